@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from firstline.accounts.roles import LEVELS_FOR_ROLE, Role, role_can
+from firstline.places.models import CodeField
+
+
+class User(AbstractUser):
+    code = CodeField()
+    full_name = models.CharField(_("full name"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def display_name(self) -> str:
+        return self.full_name or self.username
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self, at=None) -> MembershipQuerySet:
+        at = at or timezone.now()
+        return self.filter(revoked_at__isnull=True, starts_at__lte=at).filter(
+            models.Q(ends_at__isnull=True) | models.Q(ends_at__gt=at)
+        )
+
+
+class Membership(models.Model):
+    """A role at one place for a window of time. The place's ancestors are stored too."""
+
+    class Level(models.TextChoices):
+        STREET = "street", _("street")
+        COMMUNITY = "community", _("community")
+        GRID = "grid", _("grid")
+        BUILDING = "building", _("building")
+        GATE = "gate", _("gate")
+
+    code = CodeField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=24, choices=Role.choices)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    street = models.ForeignKey("places.Street", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("places.Community", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    grid = models.ForeignKey("places.Grid", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    building = models.ForeignKey("places.Building", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    gate = models.ForeignKey("places.Gate", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    starts_at = models.DateTimeField(_("valid from"), default=timezone.now)
+    ends_at = models.DateTimeField(_("valid until"), null=True, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        indexes = [models.Index(fields=["user", "revoked_at"], name="membership_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} @ {self.place}"
+
+    @property
+    def is_temporary(self) -> bool:
+        return self.ends_at is not None and self.granted_by_id is not None
+
+    @property
+    def place(self):
+        return getattr(self, self.level)
+
+    def place_id_at(self, level: str) -> int | None:
+        return getattr(self, f"{level}_id")
+
+    def can(self, capability: str) -> bool:
+        return role_can(self.role, capability)
+
+    def bind(self, place) -> None:
+        """Point this membership at ``place`` and fill in the ids of its ancestors."""
+        from firstline.places.models import Building, Community, Gate, Grid, Street
+
+        self.street_id = self.community_id = self.grid_id = self.building_id = self.gate_id = None  # type: ignore[assignment]
+        if isinstance(place, Street):
+            self.level, self.street_id = "street", place.id
+        elif isinstance(place, Community):
+            self.level, self.street_id, self.community_id = "community", place.street_id, place.id
+        elif isinstance(place, Grid):
+            self.level, self.street_id, self.community_id = "grid", place.street_id, place.community_id
+            self.grid_id = place.id
+        elif isinstance(place, Building):
+            self.level, self.street_id, self.community_id = "building", place.street_id, place.community_id
+            self.grid_id, self.building_id = place.grid_id, place.id
+        elif isinstance(place, Gate):
+            self.level, self.street_id, self.community_id = "gate", place.street_id, place.community_id
+            self.gate_id = place.id
+        else:
+            raise TypeError("a membership binds to a street, community, grid, building or gate")
+        if self.level not in LEVELS_FOR_ROLE.get(self.role, ()):
+            raise ValueError(f"role {self.role} cannot be bound at level {self.level}")
+
+
+def hash_token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for a device (gate phone, app). Only its hash is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    @classmethod
+    def issue(cls, user, days: int | None = None) -> tuple[ApiToken, str]:
+        key = "flt_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user,
+            key_hash=hash_token(key),
+            expires_at=timezone.now() + timedelta(days=days or settings.API_TOKEN_DAYS),
+        )
+        return token, key

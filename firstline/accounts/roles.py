@@ -1,0 +1,69 @@
+"""Roles and their capabilities: the fixed table of *what*; memberships give *where*.
+
+Capabilities:
+- ``view_ledger``: see households and residents (masked) in scope
+- ``edit_ledger``: create and correct ledger records in scope
+- ``unmask``: reveal a full ID number or phone, with a reason (audited)
+- ``view_aggregates``: see counts and reports, no personal records
+- ``manage_places``: build the hierarchy below the membership's place
+- ``grant``: give temporary grants inside the membership's place
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    STREET_OFFICER = "street_officer", _("street officer")
+    COMMUNITY_ADMIN = "community_admin", _("community administrator")
+    COMMUNITY_WORKER = "community_worker", _("community worker")
+    GRID_LEADER = "grid_leader", _("grid leader")
+    GRID_WORKER = "grid_worker", _("grid worker")
+    BUILDING_LEADER = "building_leader", _("building leader")
+    VOLUNTEER = "volunteer", _("volunteer")
+    GATE_GUARD = "gate_guard", _("gate guard")
+    PROPERTY_STAFF = "property_staff", _("property management staff")
+    DEPARTMENT_LIAISON = "department_liaison", _("department liaison")
+    UPPER_LEVEL_VIEWER = "upper_level_viewer", _("upper-level viewer")
+    VIEWER = "viewer", _("read-only viewer")
+
+
+LEDGER_READ = {"view_ledger", "view_aggregates"}
+LEDGER_WORK = LEDGER_READ | {"edit_ledger", "unmask"}
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.STREET_OFFICER: frozenset(LEDGER_READ | {"manage_places", "grant"}),
+    Role.COMMUNITY_ADMIN: frozenset(LEDGER_WORK | {"manage_places", "grant"}),
+    Role.COMMUNITY_WORKER: frozenset(LEDGER_WORK),
+    Role.GRID_LEADER: frozenset(LEDGER_WORK),
+    Role.GRID_WORKER: frozenset(LEDGER_WORK),
+    Role.BUILDING_LEADER: frozenset(LEDGER_READ),
+    Role.VOLUNTEER: frozenset(LEDGER_READ),
+    Role.GATE_GUARD: frozenset(),
+    Role.PROPERTY_STAFF: frozenset(LEDGER_READ),
+    Role.DEPARTMENT_LIAISON: frozenset(),
+    Role.UPPER_LEVEL_VIEWER: frozenset({"view_aggregates"}),
+    Role.VIEWER: frozenset(LEDGER_READ),
+}
+
+# The place levels each role may be bound to.
+LEVELS_FOR_ROLE: dict[str, tuple[str, ...]] = {
+    Role.STREET_OFFICER: ("street",),
+    Role.COMMUNITY_ADMIN: ("community",),
+    Role.COMMUNITY_WORKER: ("community", "grid"),
+    Role.GRID_LEADER: ("grid",),
+    Role.GRID_WORKER: ("grid",),
+    Role.BUILDING_LEADER: ("building",),
+    Role.VOLUNTEER: ("community", "grid", "building"),
+    Role.GATE_GUARD: ("gate",),
+    Role.PROPERTY_STAFF: ("community",),
+    Role.DEPARTMENT_LIAISON: ("street", "community"),
+    Role.UPPER_LEVEL_VIEWER: ("street", "community"),
+    Role.VIEWER: ("street", "community", "grid", "building"),
+}
+
+
+def role_can(role: str, capability: str) -> bool:
+    return capability in CAPABILITIES.get(role, frozenset())

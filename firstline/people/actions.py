@@ -1,0 +1,263 @@
+"""Every write to the ledger: named actions, atomic, audited, with history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from firstline.audit.log import record
+from firstline.people.idcard import InvalidIdNumber, InvalidPhone, normalise_phone, parse_id_number
+from firstline.people.models import Movement, Resident, ResidentVersion
+from firstline.places.models import Household
+from firstline.scoping import require
+from firstline.sealing import blind_index, mask_id_number, mask_phone, seal, unseal
+
+# Plain fields an action may set from cleaned input; sealed fields are handled separately.
+PLAIN_FIELDS = (
+    "name",
+    "sex",
+    "birth_date",
+    "id_type",
+    "relation_to_head",
+    "person_type",
+    "lives_alone_elderly",
+    "unattended_child",
+    "hardship",
+    "disability",
+    "chronic_illness",
+    "pregnant",
+    "domicile",
+    "workplace",
+    "notes",
+)
+SEALED_FIELDS = ("id_number", "phone")
+
+
+def find_by_id_number(queryset, raw: str):
+    """Residents in ``queryset`` whose ID number equals ``raw`` (normalised), via the blind index."""
+    try:
+        number = parse_id_number(raw).number
+    except InvalidIdNumber:
+        number = raw.strip().upper()
+    return queryset.filter(id_number_index=blind_index(number, "id_number"))
+
+
+def find_by_phone(queryset, raw: str):
+    try:
+        phone = normalise_phone(raw)
+    except InvalidPhone:
+        return queryset.none()
+    return queryset.filter(phone_index=blind_index(phone, "phone"))
+
+
+def _set_id_number(resident: Resident, raw: str) -> None:
+    raw = (raw or "").strip()
+    if not raw:
+        resident.id_number_sealed, resident.id_number_index, resident.id_number_masked = None, "", ""
+        return
+    if resident.id_type == Resident.IdType.RESIDENT_ID:
+        try:
+            parsed = parse_id_number(raw)
+        except InvalidIdNumber as error:
+            raise ValidationError(
+                {"id_number": _("This ID number is not valid: %(problem)s.") % {"problem": error.args[0]}}
+            ) from None
+        number = parsed.number
+        resident.birth_date = resident.birth_date or parsed.birth_date
+        if resident.birth_date != parsed.birth_date:
+            raise ValidationError({"birth_date": _("The birth date does not match the ID number.")})
+        resident.sex = resident.sex or parsed.sex
+        if resident.sex != parsed.sex:
+            raise ValidationError({"sex": _("The sex does not match the ID number.")})
+    else:
+        number = raw.upper().replace(" ", "")
+    resident.id_number_sealed = seal(number, "id_number")
+    resident.id_number_index = blind_index(number, "id_number")
+    resident.id_number_masked = mask_id_number(number)
+
+
+def _set_phone(resident: Resident, raw: str) -> None:
+    raw = (raw or "").strip()
+    if not raw:
+        resident.phone_sealed, resident.phone_index, resident.phone_masked = None, "", ""
+        return
+    try:
+        phone = normalise_phone(raw)
+    except InvalidPhone:
+        raise ValidationError(
+            {"phone": _("This phone number is not valid: use 11 mobile digits or a landline with its area code.")}
+        ) from None
+    resident.phone_sealed = seal(phone, "phone")
+    resident.phone_index = blind_index(phone, "phone")
+    resident.phone_masked = mask_phone(phone)
+
+
+def _check_duplicate_id(resident: Resident) -> None:
+    if not resident.id_number_index:
+        return
+    clash = Resident.objects.filter(community_id=resident.community_id, id_number_index=resident.id_number_index)
+    if resident.pk:
+        clash = clash.exclude(pk=resident.pk)
+    if clash.exists():
+        raise ValidationError(
+            {"id_number": _("A resident with this ID number is already in the ledger of this community.")}
+        )
+
+
+def _place(resident: Resident, household: Household) -> None:
+    resident.household = household
+    resident.street_id = household.street_id
+    resident.community_id = household.community_id
+    resident.grid_id = household.grid_id
+    resident.building_id = household.building_id
+
+
+def do_create_resident(
+    actor: Any, household: Household, data: dict[str, Any], reason: str = "", request: Any = None
+) -> Resident:
+    """Add a resident to a household. ``data`` holds PLAIN_FIELDS and optionally ``id_number``, ``phone``."""
+    role = require(actor, "edit_ledger", household)
+    resident = Resident()
+    _place(resident, household)
+    for field in PLAIN_FIELDS:
+        if field in data and data[field] is not None:
+            setattr(resident, field, data[field])
+    if not (resident.name or "").strip():
+        raise ValidationError({"name": _("The name is required.")})
+    _set_id_number(resident, data.get("id_number", ""))
+    _set_phone(resident, data.get("phone", ""))
+    resident.full_clean(
+        exclude=["household", "street", "community", "grid", "building", "id_number_sealed", "phone_sealed"]
+    )
+    with transaction.atomic():
+        _check_duplicate_id(resident)
+        resident.save()
+        ResidentVersion.objects.create(
+            resident=resident,
+            version=1,
+            changed_at=timezone.now(),
+            changed_by=actor,
+            reason=reason,
+            changes={"created": True},
+        )
+        record("create", actor=actor, role=role, obj=resident, reason=reason, request=request)
+    return resident
+
+
+def _shown(resident: Resident, field: str) -> Any:
+    if field == "id_number":
+        return resident.id_number_masked
+    if field == "phone":
+        return resident.phone_masked
+    value = getattr(resident, field)
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def do_update_resident(
+    actor: Any, resident: Resident, data: dict[str, Any], reason: str, request: Any = None
+) -> Resident:
+    """Correct a resident. Writes a new version listing what changed; a reason is required."""
+    role = require(actor, "edit_ledger", resident)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why this record is being corrected.")})
+    before = {field: _shown(resident, field) for field in PLAIN_FIELDS + SEALED_FIELDS}
+    for field in PLAIN_FIELDS:
+        if field in data and data[field] is not None:
+            setattr(resident, field, data[field])
+    if not (resident.name or "").strip():
+        raise ValidationError({"name": _("The name is required.")})
+    if "id_number" in data and data["id_number"] is not None:
+        current = unseal(resident.id_number_sealed, "id_number") if resident.id_number_sealed else ""
+        if data["id_number"].strip().upper() != current:
+            _set_id_number(resident, data["id_number"])
+    if "phone" in data and data["phone"] is not None:
+        current = unseal(resident.phone_sealed, "phone") if resident.phone_sealed else ""
+        if data["phone"].strip() != current:
+            _set_phone(resident, data["phone"])
+    resident.full_clean(
+        exclude=["household", "street", "community", "grid", "building", "id_number_sealed", "phone_sealed"]
+    )
+    after = {field: _shown(resident, field) for field in PLAIN_FIELDS + SEALED_FIELDS}
+    changes = {field: [before[field], after[field]] for field in after if before[field] != after[field]}
+    if not changes:
+        return resident
+    with transaction.atomic():
+        _check_duplicate_id(resident)
+        resident.version += 1
+        resident.save()
+        ResidentVersion.objects.create(
+            resident=resident,
+            version=resident.version,
+            changed_at=timezone.now(),
+            changed_by=actor,
+            reason=reason,
+            changes=changes,
+        )
+        record(
+            "update",
+            actor=actor,
+            role=role,
+            obj=resident,
+            reason=reason,
+            detail={"fields": sorted(changes)},
+            request=request,
+        )
+    return resident
+
+
+def do_record_movement(actor: Any, resident: Resident, data: dict[str, Any], request: Any = None) -> Movement:
+    """Record where a resident came from or is going (R2 来源与去向)."""
+    role = require(actor, "edit_ledger", resident)
+    movement = Movement(
+        resident=resident,
+        street_id=resident.street_id,
+        community_id=resident.community_id,
+        grid_id=resident.grid_id,
+        building_id=resident.building_id,
+        recorded_by=actor,
+    )
+    for field in (
+        "direction",
+        "origin",
+        "destination",
+        "departed_on",
+        "arrived_on",
+        "transport",
+        "trip_number",
+        "notes",
+    ):
+        if data.get(field) is not None:
+            setattr(movement, field, data[field])
+    if movement.direction == Movement.Direction.ARRIVAL and not movement.origin:
+        raise ValidationError({"origin": _("Say where the resident came from.")})
+    if movement.direction == Movement.Direction.DEPARTURE and not movement.destination:
+        raise ValidationError({"destination": _("Say where the resident is going.")})
+    if movement.departed_on and movement.arrived_on and movement.arrived_on < movement.departed_on:
+        raise ValidationError({"arrived_on": _("The arrival date is before the departure date.")})
+    movement.full_clean(exclude=["resident", "street", "community", "grid", "building", "recorded_by"])
+    with transaction.atomic():
+        movement.save()
+        record("create", actor=actor, role=role, obj=movement, reason=movement.direction, request=request)
+    return movement
+
+
+def read_full_resident(actor: Any, resident: Resident, request: Any = None) -> None:
+    """Opening a resident's full record is audited (R17): who, which record, when, from where."""
+    role = require(actor, "view_ledger", resident)
+    record("read", actor=actor, role=role, obj=resident, request=request)
+
+
+def do_unmask(actor: Any, resident: Resident, field: str, reason: str, request: Any = None) -> str:
+    """Reveal a sealed field. Needs the ``unmask`` capability and a reason; always audited."""
+    if field not in SEALED_FIELDS:
+        raise ValidationError({"field": _("Only the ID number or phone can be revealed.")})
+    role = require(actor, "unmask", resident)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why you need to see the full value.")})
+    blob = resident.id_number_sealed if field == "id_number" else resident.phone_sealed
+    record("unmask", actor=actor, role=role, obj=resident, reason=reason, detail={"field": field}, request=request)
+    return unseal(blob, field) if blob else ""

@@ -1,0 +1,71 @@
+"""Chinese resident ID numbers (GB 11643-1999) and phone numbers: validate, normalise, derive."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils.translation import gettext_lazy as _
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
+
+
+class InvalidIdNumber(ValueError):
+    pass
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class IdNumber:
+    number: str
+    birth_date: date
+    sex: str  # "M" or "F"
+
+
+def check_char(first17: str) -> str:
+    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+
+
+def _clean(raw: str) -> str:
+    text = unicodedata.normalize("NFKC", str(raw))
+    return re.sub(r"[\s\-]", "", text).upper()
+
+
+def parse_id_number(raw: str, today: date | None = None) -> IdNumber:
+    """Validate an 18-digit number (or convert a 15-digit legacy one) and derive birth date and sex.
+
+    Error messages never contain the number itself.
+    """
+    value = _clean(raw)
+    if re.fullmatch(r"\d{15}", value):
+        body = value[:6] + "19" + value[6:]
+        value = body + check_char(body)
+    if not re.fullmatch(r"\d{17}[\dX]", value):
+        raise InvalidIdNumber(_("must be 18 characters: 17 digits and a digit or X"))
+    if check_char(value[:17]) != value[17]:
+        raise InvalidIdNumber(_("check digit does not match"))
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise InvalidIdNumber(_("birth date in the number is not a real date")) from None
+    if born.year < 1890 or born > (today or date.today()):
+        raise InvalidIdNumber(_("birth date in the number is out of range"))
+    return IdNumber(number=value, birth_date=born, sex="M" if int(value[16]) % 2 else "F")
+
+
+def normalise_phone(raw: str) -> str:
+    """Strip spaces, dashes, brackets and a +86/0086 prefix; accept mainland mobiles and landlines."""
+    value = unicodedata.normalize("NFKC", str(raw))
+    value = re.sub(r"[\s\-()（）]", "", value)
+    value = re.sub(r"^(\+86|0086)", "", value)
+    if re.fullmatch(r"1[3-9]\d{9}", value):
+        return value
+    if re.fullmatch(r"0\d{2,3}\d{7,8}", value):
+        return value
+    raise InvalidPhone(_("not a mainland mobile (11 digits starting 1) or landline with area code"))

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from firstline import views
+from firstline.api import api
+
+admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser  # type: ignore[method-assign]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("", views.home, name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("firstline.accounts.urls")),
+    path("api/v1/", api.urls),
+    path("", include("firstline.places.urls")),
+    path("", include("firstline.people.urls")),
+    path("admin/", admin.site.urls),
+]
