@@ -1,7 +1,61 @@
-"""API v1: one NinjaAPI, each app adds its router (``<app>/api.py``)."""
+"""API v1: one NinjaAPI, each app adds its router (``<app>/api.py``).
+
+Every endpoint needs a device token (``Authorization: Bearer``) or the browser's
+session, except ``POST /auth/token`` which issues the token. Error bodies are
+``{"detail": "..."}`` in the request's language; 404 is the same whether the
+record does not exist or is out of the caller's scope.
+
+The interactive docs are served only when ``ninja`` is in ``INSTALLED_APPS``:
+otherwise django-ninja renders them with scripts from a CDN, which FirstLine
+never loads (installations may be offline, and the page would trust a third party).
+With ``ninja`` installed the page uses the Swagger UI files bundled with django-ninja.
+"""
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Swagger
+from ninja.errors import AuthenticationError, HttpError
 
-api = NinjaAPI(title="FirstLine API", version="1", urls_namespace="api")
+from firstline.accounts.api import BearerToken, BrowserSession
+from firstline.accounts.api import router as accounts_router
+from firstline.people.api import router as people_router
+
+api = NinjaAPI(
+    title="FirstLine API",
+    version="1",
+    urls_namespace="api",
+    auth=[BearerToken(), BrowserSession()],
+    docs_url="/docs" if "ninja" in settings.INSTALLED_APPS else None,
+    # Swagger UI would otherwise send the schema's address to validator.swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
+)
+
+
+def _error(request: HttpRequest, status: int, detail: str) -> HttpResponse:
+    response = api.create_response(request, {"detail": detail}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, _("Authentication required: send an API token or log in."))
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, str(exc))
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    # Never the exception text: it could say which lookup failed.
+    return _error(request, 404, _("Not found"))
+
+
+api.add_router("/auth", accounts_router)
+api.add_router("/", people_router)

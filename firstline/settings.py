@@ -1,7 +1,9 @@
 """FirstLine settings: one file, driven by the environment (see docs/operations.md).
 
-Defaults are production-safe. A local demo switches HTTPS off with
-``FIRSTLINE_HTTPS=0``; secrets may come from ``*_FILE`` variables.
+Defaults run a single-server install over plain HTTP on localhost. A production
+install behind TLS sets ``FIRSTLINE_HTTPS=1`` (secure cookies, HSTS, redirect);
+``firstline check --deploy`` then reports nothing. Secrets may come from
+``*_FILE`` variables or, on a single server, are made once in the data directory.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",
     "django_htmx",
     "template_partials",
     "axes",
@@ -126,7 +129,7 @@ AXES_VERBOSE = False
 API_TOKEN_DAYS = env_int("FIRSTLINE_API_TOKEN_DAYS", 30)
 
 # --- Sessions and cookies
-HTTPS = env_bool("FIRSTLINE_HTTPS", not DEBUG)
+HTTPS = env_bool("FIRSTLINE_HTTPS", False)
 SESSION_COOKIE_AGE = env_int("FIRSTLINE_SESSION_SECONDS", 8 * 3600)
 SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: the age counts from the last request
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -156,6 +159,7 @@ DAILY_CUTOFF_HOUR = env_int("FIRSTLINE_CUTOFF_HOUR", 15)
 # --- Static files (served by whitenoise; vendored front-end assets live in static/vendor)
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "firstline" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "media"}},
@@ -179,5 +183,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("FIRSTLINE_LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "django.db.backends": {"level": "INFO"}},
 }
-
-NINJA_PAGINATION_PER_PAGE = LEDGER_PAGE_SIZE

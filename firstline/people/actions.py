@@ -96,6 +96,18 @@ def _set_phone(resident: Resident, raw: str) -> None:
     resident.phone_masked = mask_phone(phone)
 
 
+def seal_fields(resident: Resident, id_number: str = "", phone: str = "") -> None:
+    """Fill the sealed, indexed and masked columns of ``resident`` from plain values.
+
+    An ID number of type ``resident_id`` is validated and must agree with the birth
+    date and sex already set (they are derived from it when empty). Raises
+    ValidationError; never puts the values themselves in the message. Bulk writers
+    (the demo, ledger import) call this so that every row is sealed the same way.
+    """
+    _set_id_number(resident, id_number)
+    _set_phone(resident, phone)
+
+
 def _check_duplicate_id(resident: Resident) -> None:
     if not resident.id_number_index:
         return
@@ -128,8 +140,7 @@ def do_create_resident(
             setattr(resident, field, data[field])
     if not (resident.name or "").strip():
         raise ValidationError({"name": _("The name is required.")})
-    _set_id_number(resident, data.get("id_number", ""))
-    _set_phone(resident, data.get("phone", ""))
+    seal_fields(resident, data.get("id_number", ""), data.get("phone", ""))
     resident.full_clean(
         exclude=["household", "street", "community", "grid", "building", "id_number_sealed", "phone_sealed"]
     )

@@ -7,11 +7,13 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from firstline.people.actions import find_by_id_number, find_by_phone
-from firstline.people.models import CARE_FLAGS, Resident, Status
+from firstline.people.models import CARE_FLAGS, STATUS_COLOURS, Resident, Status
+from firstline.places.models import Community, Grid, Household
 
+FLAG_LABELS = {flag: Resident._meta.get_field(flag).verbose_name for flag in CARE_FLAGS}  # type: ignore[union-attr]
 ID_LIKE = re.compile(r"^[\dXx]{15}$|^[\dXx]{18}$")
 PHONE_LIKE = re.compile(r"^\+?[\d\-\s()（）]{7,20}$")
 
@@ -67,3 +69,57 @@ def residents_for(user: Any, filters: ResidentFilter) -> QuerySet[Resident]:
         else:
             queryset = queryset.filter(name__contains=filters.q)
     return queryset.select_related("household", "household__building", "household__entrance", "grid").order_by("id")
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One bar of the overview: how many residents have ``value`` for the list filter ``param``."""
+
+    param: str
+    value: str
+    label: str
+    count: int
+    percent: int
+    colour: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerCounts:
+    residents: int
+    households: int
+    by_grid: list[Tally]
+    by_status: list[Tally]
+    by_flag: list[Tally]
+    by_person_type: list[Tally]
+
+
+def ledger_counts(user: Any, community: Community) -> LedgerCounts:
+    """What ``user`` may count in ``community`` (``view_aggregates``): four queries however large the ledger."""
+    residents = Resident.objects.visible_to(user, "view_aggregates").filter(community=community, left_at__isnull=True)
+    totals = residents.aggregate(
+        total=Count("id"),
+        **{f"s_{value}": Count("id", filter=Q(status=value)) for value in Status.values},
+        **{f"f_{flag}": Count("id", filter=Q(**{flag: True})) for flag in CARE_FLAGS},
+        **{f"p_{value}": Count("id", filter=Q(person_type=value)) for value in Resident.PersonType.values},
+    )
+    per_grid = dict(residents.order_by().values("grid_id").annotate(n=Count("id")).values_list("grid_id", "n"))
+    grids = Grid.objects.visible_to(user).filter(community=community).only("code", "name")
+    households = Household.objects.visible_to(user, "view_aggregates").filter(community=community).count()
+    total = totals["total"]
+
+    def tally(param: str, value: str, label: Any, count: int, colour: str = "") -> Tally:
+        return Tally(param, value, str(label), count, round(count * 100 / total) if total else 0, colour)
+
+    return LedgerCounts(
+        residents=total,
+        households=households,
+        by_grid=[tally("grid", grid.code, grid.name, per_grid.get(grid.id, 0)) for grid in grids],
+        by_status=[
+            tally("status", value, label, totals[f"s_{value}"], STATUS_COLOURS[value])
+            for value, label in Status.choices
+        ],
+        by_flag=[tally("flag", flag, label, totals[f"f_{flag}"]) for flag, label in FLAG_LABELS.items()],
+        by_person_type=[
+            tally("person_type", value, label, totals[f"p_{value}"]) for value, label in Resident.PersonType.choices
+        ],
+    )

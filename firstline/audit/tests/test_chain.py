@@ -1,7 +1,6 @@
+import pytest
 from django.core.management import call_command
 from django.db import connection
-
-import pytest
 
 from firstline.audit.log import record, verify
 from firstline.audit.models import AuditEvent

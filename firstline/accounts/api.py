@@ -1,0 +1,115 @@
+"""API authentication: device tokens (``Authorization: Bearer``) and the browser's session.
+
+A device (gate phone, app) trades a username and password for a token at
+``POST /auth/token``. The password check goes through ``authenticate(request=...)``
+so that django-axes counts failures and locks out as it does for the web login.
+Only the token's hash is stored; ``last_used_at`` is written at most once a minute
+so that a busy device does not cause a write per request.
+
+The browser uses its Django session; CSRF applies to unsafe methods, checked only
+once the session is known to belong to a user (an anonymous caller gets 401).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.security import APIKeyCookie, HttpBearer
+from ninja.utils import check_csrf
+
+from firstline.accounts.actions import do_issue_token
+from firstline.accounts.models import ApiToken, hash_token
+
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+MAX_TOKEN_LENGTH = 200
+
+
+class BearerToken(HttpBearer):
+    """``Authorization: Bearer <token>``: a live token of an active user, or 401."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        # Parsed here rather than by HttpBearer, which logs the whole header (a credential) in DEBUG.
+        scheme, _sep, key = request.headers.get(self.header, "").partition(" ")
+        if scheme.lower() != self.openapi_scheme:
+            return None
+        return self.authenticate(request, key.strip())
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        now = timezone.now()
+        found = None
+        if token and len(token) <= MAX_TOKEN_LENGTH:
+            found = ApiToken.objects.select_related("user").filter(key_hash=hash_token(token)).first()
+        if found is None or found.expires_at <= now or not found.user.is_active:
+            # Fail here rather than fall through to the session: a device with a bad token must know.
+            raise HttpError(401, _("This API token is not valid or has expired: request a new one."))
+        if found.last_used_at is None or now - found.last_used_at >= TOKEN_TOUCH_INTERVAL:
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
+        request.user = found.user
+        return found.user
+
+
+class BrowserSession(APIKeyCookie):
+    """The logged-in browser's Django session; unsafe methods need the CSRF token."""
+
+    param_name: str = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # CSRF is checked in authenticate(), after we know there is a user to protect.
+        return request.COOKIES.get(self.param_name)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if key is None or user is None or not user.is_authenticated or not user.is_active:
+            return None
+        if self.csrf and not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request):
+            raise HttpError(403, _("The security check (CSRF) failed: reload the page and try again."))
+        return user
+
+
+router = Router(tags=["auth"])
+
+
+class Credentials(Schema):
+    username: str
+    password: str
+
+
+class IssuedToken(Schema):
+    token: str
+    expires_at: datetime
+
+
+class Error(Schema):
+    """Every 4xx body of the API (422 adds a list of field errors under ``detail``)."""
+
+    detail: str
+
+
+@router.post(
+    "/token",
+    auth=None,
+    response={200: IssuedToken, 401: Error, 429: Error},
+    summary="Trade a username and password for a device token",
+)
+def issue_token(request: HttpRequest, credentials: Credentials) -> Any:
+    user = authenticate(request=request, username=credentials.username, password=credentials.password)
+    if getattr(request, "axes_locked_out", False):
+        # Answer the lockout in JSON ourselves; left set, the flag makes AxesMiddleware
+        # replace this response with the HTML lockout page.
+        request.axes_locked_out = False  # type: ignore[attr-defined]
+        return Status(
+            429, {"detail": _("Too many failed attempts: this account is locked for a while. Try again later.")}
+        )
+    if user is None:
+        return Status(401, {"detail": _("The username or password is not correct.")})
+    key = do_issue_token(user, request=request)
+    token = ApiToken.objects.only("expires_at").get(key_hash=hash_token(key))
+    return Status(200, {"token": key, "expires_at": token.expires_at})
