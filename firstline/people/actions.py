@@ -108,6 +108,17 @@ def seal_fields(resident: Resident, id_number: str = "", phone: str = "") -> Non
     _set_phone(resident, phone)
 
 
+def _check_agrees_with_id_number(resident: Resident) -> None:
+    """A resident ID number fixes birth date and sex: a correction may not contradict it."""
+    if resident.id_type != Resident.IdType.RESIDENT_ID or not resident.id_number_sealed:
+        return
+    parsed = parse_id_number(unseal(resident.id_number_sealed, "id_number"))
+    if resident.birth_date != parsed.birth_date:
+        raise ValidationError({"birth_date": _("The birth date does not match the ID number.")})
+    if resident.sex != parsed.sex:
+        raise ValidationError({"sex": _("The sex does not match the ID number.")})
+
+
 def _check_duplicate_id(resident: Resident) -> None:
     if not resident.id_number_index:
         return
@@ -171,33 +182,21 @@ def _shown(resident: Resident, field: str) -> Any:
 def do_update_resident(
     actor: Any, resident: Resident, data: dict[str, Any], reason: str, request: Any = None
 ) -> Resident:
-    """Correct a resident. Writes a new version listing what changed; a reason is required."""
+    """Correct a resident. Writes a new version listing what changed; a reason is required.
+
+    When the correction is refused, ``resident`` is reloaded: the caller's object is left as stored.
+    """
     role = require(actor, "edit_ledger", resident)
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why this record is being corrected.")})
-    before = {field: _shown(resident, field) for field in PLAIN_FIELDS + SEALED_FIELDS}
-    for field in PLAIN_FIELDS:
-        if field in data and data[field] is not None:
-            setattr(resident, field, data[field])
-    if not (resident.name or "").strip():
-        raise ValidationError({"name": _("The name is required.")})
-    if "id_number" in data and data["id_number"] is not None:
-        current = unseal(resident.id_number_sealed, "id_number") if resident.id_number_sealed else ""
-        if data["id_number"].strip().upper() != current:
-            _set_id_number(resident, data["id_number"])
-    if "phone" in data and data["phone"] is not None:
-        current = unseal(resident.phone_sealed, "phone") if resident.phone_sealed else ""
-        if data["phone"].strip() != current:
-            _set_phone(resident, data["phone"])
-    resident.full_clean(
-        exclude=["household", "street", "community", "grid", "building", "id_number_sealed", "phone_sealed"]
-    )
-    after = {field: _shown(resident, field) for field in PLAIN_FIELDS + SEALED_FIELDS}
-    changes = {field: [before[field], after[field]] for field in after if before[field] != after[field]}
+    try:
+        changes = _apply_correction(resident, data)
+    except ValidationError:
+        resident.refresh_from_db()
+        raise
     if not changes:
         return resident
     with transaction.atomic():
-        _check_duplicate_id(resident)
         resident.version += 1
         resident.save()
         ResidentVersion.objects.create(
@@ -218,6 +217,33 @@ def do_update_resident(
             request=request,
         )
     return resident
+
+
+def _apply_correction(resident: Resident, data: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set the corrected values on ``resident`` (unsaved) and return ``{field: [before, after]}``."""
+    before = {field: _shown(resident, field) for field in PLAIN_FIELDS + SEALED_FIELDS}
+    for field in PLAIN_FIELDS:
+        if field in data and data[field] is not None:
+            setattr(resident, field, data[field])
+    if not (resident.name or "").strip():
+        raise ValidationError({"name": _("The name is required.")})
+    if "id_number" in data and data["id_number"] is not None:
+        current = unseal(resident.id_number_sealed, "id_number") if resident.id_number_sealed else ""
+        if data["id_number"].strip().upper() != current:
+            _set_id_number(resident, data["id_number"])
+    if "phone" in data and data["phone"] is not None:
+        current = unseal(resident.phone_sealed, "phone") if resident.phone_sealed else ""
+        if data["phone"].strip() != current:
+            _set_phone(resident, data["phone"])
+    if (before["birth_date"], before["sex"]) != (_shown(resident, "birth_date"), resident.sex):
+        _check_agrees_with_id_number(resident)
+    resident.full_clean(
+        exclude=["household", "street", "community", "grid", "building", "id_number_sealed", "phone_sealed"]
+    )
+    after = {field: _shown(resident, field) for field in PLAIN_FIELDS + SEALED_FIELDS}
+    if after != before:
+        _check_duplicate_id(resident)
+    return {field: [before[field], after[field]] for field in after if before[field] != after[field]}
 
 
 def do_record_movement(actor: Any, resident: Resident, data: dict[str, Any], request: Any = None) -> Movement:

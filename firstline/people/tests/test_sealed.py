@@ -88,3 +88,14 @@ def test_it_rejects_a_duplicate_id_in_the_same_community(world):
         do_create_resident(
             world.grid_worker, world.household_a1, {"name": "张三", "id_number": make_id_number(serial=123)}
         )
+
+
+def test_a_correction_may_not_contradict_the_id_number(world):
+    with pytest.raises(ValidationError) as error:
+        do_update_resident(world.grid_worker, world.resident_a1, {"birth_date": date(1991, 3, 7)}, "typo")
+    assert "birth_date" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        do_update_resident(world.grid_worker, world.resident_a1, {"sex": "F"}, "typo")
+    assert "sex" in error.value.message_dict
+    resident = Resident.objects.get(pk=world.resident_a1.pk)
+    assert resident.birth_date == date(1990, 3, 7) and resident.sex == "M" and resident.version == 1
