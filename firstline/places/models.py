@@ -167,7 +167,7 @@ class Household(models.Model):
     grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="households")
     building = models.ForeignKey(Building, on_delete=models.PROTECT, related_name="households")
     entrance = models.ForeignKey(Entrance, on_delete=models.PROTECT, null=True, blank=True, related_name="households")
-    room = models.CharField(_("room"), max_length=20, help_text=_("room number, e.g. 501"))
+    room = models.CharField(_("room"), max_length=20, blank=True, help_text=_("room number, e.g. 501; empty for a village house"))
     floor = models.SmallIntegerField(_("floor"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -191,8 +191,8 @@ class Household(models.Model):
         parts = [self.building.name]
         if self.entrance_id and self.entrance is not None:
             parts.append(_("Entrance %(number)s") % {"number": self.entrance.number})
-        parts.append(self.room)
-        return " ".join(str(p) for p in parts)
+        parts.append(self.room)  # empty for a village house: the building is the house
+        return " ".join(str(part) for part in parts if part)
 
     def save(self, *args, **kwargs):
         self.grid_id = self.building.grid_id

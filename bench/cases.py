@@ -1,0 +1,156 @@
+"""Benchmark cases: what is timed, the bare reference it is compared with, and its target.
+
+A case is a function registered with ``@case(name, target_p95_ms=...)``. It gets the
+``Context`` of the run (the demo street built in a throwaway database) and returns a
+``Trial``: ``subject`` does one request the way a user would, ``reference`` does the
+least work that could answer it (a bare indexed SELECT through the sqlite3 module),
+and ``check`` runs once before timing so that a fast wrong answer cannot pass.
+Add a case by writing one more registered function here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+REGISTRY: list[Case] = []
+
+
+@dataclass
+class Trial:
+    subject: Callable[[], Any]
+    reference: Callable[[], Any] | None = None
+    check: Callable[[], None] = lambda: None
+    queries: int | None = None  # SQL queries of one subject call
+
+
+@dataclass
+class Case:
+    name: str
+    prepare: Callable[[Context], Trial]
+    target_p95_ms: float = 100.0
+
+
+@dataclass
+class Context:
+    db_path: str
+    page_size: int
+    users: dict[str, Any]  # demo username → User
+    memberships: dict[str, Any]  # demo username → Membership
+    _sqlite: sqlite3.Connection | None = field(default=None, repr=False)
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """A plain sqlite3 connection to the same database file, for references."""
+        if self._sqlite is None:
+            self._sqlite = sqlite3.connect(self.db_path)
+        return self._sqlite
+
+
+def case(name: str, target_p95_ms: float = 100.0) -> Callable[[Callable[[Context], Trial]], Callable[[Context], Trial]]:
+    def register(prepare: Callable[[Context], Trial]) -> Callable[[Context], Trial]:
+        REGISTRY.append(Case(name, prepare, target_p95_ms))
+        return prepare
+
+    return register
+
+
+# --- the resident list (people:residents), page 1
+
+
+def resident_list(
+    ctx: Context, username: str, params: dict[str, str], where: str, args: list[Any], htmx: bool = False
+) -> Trial:
+    """The resident list as ``username`` with ``params``; reference: the same page of rows in SQL.
+
+    ``htmx``: the request the filter form sends (a POST answered with the results fragment).
+    """
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from firstline.people.models import Resident
+
+    membership = ctx.memberships[username]
+    client = Client()
+    client.force_login(ctx.users[username])
+    url = reverse("people:residents", kwargs={"community": membership.community.code})
+
+    def subject() -> Any:
+        if htmx:
+            return client.post(url, params, headers={"HX-Request": "true"})
+        return client.get(url, params)
+
+    columns = ", ".join(f'"{f.column}"' for f in Resident._meta.concrete_fields)
+    sql = (
+        f"SELECT {columns} FROM people_resident WHERE {where} AND left_at IS NULL "
+        f"ORDER BY id LIMIT {int(ctx.page_size)}"
+    )  # fmt: skip
+
+    def reference() -> Any:
+        return ctx.sqlite.execute(sql, args).fetchall()
+
+    def check() -> None:
+        response = subject()
+        assert response.status_code == 200, f"{url} answered {response.status_code}"
+        rows = reference()
+        assert rows, f"the reference page is empty: {sql}"
+        code_at = [f.column for f in Resident._meta.concrete_fields].index("code")
+        body = response.content.decode()
+        missing = [row[code_at] for row in rows if f"/r/{row[code_at]}/" not in body]
+        assert not missing, f"{len(missing)} of the {len(rows)} reference rows are not on the page"
+
+    with CaptureQueriesContext(connection) as queries:
+        subject()
+    return Trial(subject, reference, check, len(queries))
+
+
+def _grid(ctx: Context, username: str) -> int:
+    return ctx.memberships[username].grid_id
+
+
+@case("residents · grid worker · all, page 1")
+def grid_worker_all(ctx: Context) -> Trial:
+    return resident_list(ctx, "grid_worker", {}, "grid_id = ?", [_grid(ctx, "grid_worker")])
+
+
+@case("residents · grid worker · status=healthy, page 1")
+def grid_worker_healthy(ctx: Context) -> Trial:
+    return resident_list(
+        ctx, "grid_worker", {"status": "healthy"}, "grid_id = ? AND status = ?", [_grid(ctx, "grid_worker"), "healthy"]
+    )
+
+
+@case("residents · grid worker · status=healthy, htmx filter fragment")
+def grid_worker_healthy_fragment(ctx: Context) -> Trial:
+    grid = _grid(ctx, "grid_worker")
+    return resident_list(
+        ctx, "grid_worker", {"status": "healthy"}, "grid_id = ? AND status = ?", [grid, "healthy"], htmx=True
+    )
+
+
+@case("residents · grid worker · flag=chronic_illness, page 1")
+def grid_worker_flag(ctx: Context) -> Trial:
+    return resident_list(
+        ctx, "grid_worker", {"flag": "chronic_illness"}, "grid_id = ? AND chronic_illness", [_grid(ctx, "grid_worker")]
+    )
+
+
+@case("residents · grid worker · person_type=migrant, page 1")
+def grid_worker_migrants(ctx: Context) -> Trial:
+    return resident_list(
+        ctx,
+        "grid_worker",
+        {"person_type": "migrant"},
+        "grid_id = ? AND person_type = ?",
+        [_grid(ctx, "grid_worker"), "migrant"],
+    )
+
+
+@case("residents · community admin · all, page 1")
+def community_admin_all(ctx: Context) -> Trial:
+    community_id = ctx.memberships["community_admin"].community_id
+    return resident_list(ctx, "community_admin", {}, "community_id = ?", [community_id])
