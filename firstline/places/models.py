@@ -167,7 +167,9 @@ class Household(models.Model):
     grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="households")
     building = models.ForeignKey(Building, on_delete=models.PROTECT, related_name="households")
     entrance = models.ForeignKey(Entrance, on_delete=models.PROTECT, null=True, blank=True, related_name="households")
-    room = models.CharField(_("room"), max_length=20, blank=True, help_text=_("room number, e.g. 501; empty for a village house"))
+    room = models.CharField(
+        _("room"), max_length=20, blank=True, help_text=_("room number, e.g. 501; empty for a village house")
+    )
     floor = models.SmallIntegerField(_("floor"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
