@@ -16,7 +16,7 @@ Views and APIs never call ``Model.objects.get`` on scoped data; they call
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
 from django.db import models
@@ -74,7 +74,7 @@ def scope_filter(model: type[models.Model], memberships: list[Membership], prefi
 
 
 class ScopedQuerySet(models.QuerySet):
-    def visible_to(self, user: Any, capability: str | None = "view_ledger") -> ScopedQuerySet:
+    def visible_to(self, user: Any, capability: str | None = "view_ledger") -> Self:
         """Rows the user may see with ``capability`` (place models ignore it: names are not personal)."""
         if getattr(self.model, "SCOPE_ANCESTORS", False):
             capability = None

@@ -10,7 +10,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/", include("firstline.accounts.urls")),
+    path("", include("firstline.accounts.urls")),
     path("api/v1/", api.urls),
     path("", include("firstline.places.urls")),
     path("", include("firstline.people.urls")),

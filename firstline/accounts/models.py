@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from firstline.accounts.roles import LEVELS_FOR_ROLE, Role, role_can
 from firstline.places.models import CodeField
+from firstline.scoping import ScopedQuerySet
 
 
 class User(AbstractUser):
@@ -26,7 +27,7 @@ class User(AbstractUser):
         return self.full_name or self.username
 
 
-class MembershipQuerySet(models.QuerySet):
+class MembershipQuerySet(ScopedQuerySet):
     def active(self, at=None) -> MembershipQuerySet:
         at = at or timezone.now()
         return self.filter(revoked_at__isnull=True, starts_at__lte=at).filter(
@@ -63,6 +64,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = MembershipQuerySet.as_manager()
+    SCOPE = {"street": "street_id", "community": "community_id", "grid": "grid_id", "building": "building_id"}
 
     class Meta:
         verbose_name = _("membership")

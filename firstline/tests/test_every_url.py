@@ -76,6 +76,23 @@ ROUTES: dict[str, Route] = {
     "api:search_residents": Route(get=None, post=200, post_data=lambda w: {"q": "张"}, json_body=True, writes=False),
     "api:get_resident": Route(kwargs=RESIDENT, get=a1()),
     "api:get_household": Route(kwargs=HOUSEHOLD, get=a1()),
+    "accounts:team": Route(
+        kwargs=COMMUNITY,
+        get=403,
+        post=403,
+        post_data=lambda w: {
+            "username": "worker_a2",
+            "role": "grid_worker",
+            "place": f"grid:{w.grid_a1.code}",
+            "reason": "顶班",
+        },
+    ),
+    "accounts:revoke": Route(
+        kwargs=lambda w: {"code": w.admin.memberships.get().code},
+        get=405,
+        post=404,
+        post_data=lambda w: {"reason": "调离"},
+    ),
     "places:community_buildings": Route(kwargs=COMMUNITY),
     "places:building_households": Route(
         kwargs=lambda w: {"code": w.building_a1.code},
