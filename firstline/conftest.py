@@ -15,6 +15,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -51,6 +52,24 @@ def pytest_configure(config) -> None:
     }
     # Argon2 is deliberately slow; the shipped setting is checked in accounts/tests/test_settings.py.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    compile_catalogue_if_stale(Path(settings.LOCALE_PATHS[0]) / "zh_Hans" / "LC_MESSAGES")
+
+
+def compile_catalogue_if_stale(folder: Path) -> None:
+    """Compile the zh-Hans catalogue when the .mo is missing or older than the .po, so plain ``pytest`` works."""
+    import fcntl
+    import tempfile
+    from contextlib import chdir
+
+    from django.core.management import call_command
+
+    po_file, mo_file = folder / "django.po", folder / "django.mo"
+    with open(Path(tempfile.gettempdir()) / "firstline-compilemessages.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers must not write the .mo at the same time
+        if not mo_file.exists() or mo_file.stat().st_mtime < po_file.stat().st_mtime:
+            # compilemessages walks the current directory for locale folders: start it in an empty one.
+            with tempfile.TemporaryDirectory() as empty, chdir(empty):
+                call_command("compilemessages", locale=["zh_Hans"], verbosity=0)
 
 
 class _LogCollector(logging.Handler):

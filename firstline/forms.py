@@ -14,6 +14,11 @@ class ActionForm(forms.Form):
     where it is and keeps what was typed.
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        # Labels stand on their own line: no colon (Django's default ":" is wrong in Chinese anyway).
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def add_action_errors(self, error: ValidationError) -> None:
         if hasattr(error, "error_dict"):
             for field, messages in error.message_dict.items():

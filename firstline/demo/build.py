@@ -36,6 +36,8 @@ from firstline.places.models import (
 
 BATCH = 2000
 
+DEMO_REASON = "演示数据"  # the demo street is Chinese data, shown as written
+
 
 @dataclass
 class LoginRow:
@@ -183,7 +185,7 @@ def build_demo(plan: p.Plan) -> dict[str, int]:
             person_plans.append(person)
     Resident.objects.bulk_create(residents, batch_size=BATCH)
     ResidentVersion.objects.bulk_create(
-        (ResidentVersion(resident=r, version=1, changed_at=now, reason="demo", changes={"created": True})
+        (ResidentVersion(resident=r, version=1, changed_at=now, reason=DEMO_REASON, changes={"created": True})
          for r in residents),
         batch_size=BATCH,
     )  # fmt: skip
@@ -204,7 +206,9 @@ def build_demo(plan: p.Plan) -> dict[str, int]:
         "movements": len(movements),
         "users": len(users),
     }
-    record("create", object_type="demo", object_code=street.code, reason="demo", detail={"seed": plan.seed, **counts})
+    record(
+        "create", object_type="demo", object_code=street.code, reason=DEMO_REASON, detail={"seed": plan.seed, **counts}
+    )
     return counts
 
 
@@ -235,7 +239,7 @@ def _create_logins(plan: p.Plan, places: dict[tuple, Any]) -> list[User]:
     User.objects.bulk_create(users)
     memberships = []
     for user, login in zip(users, plan.logins, strict=True):
-        membership = Membership(user=user, role=login.role, code=login.membership_code, reason="demo")
+        membership = Membership(user=user, role=login.role, code=login.membership_code, reason=DEMO_REASON)
         membership.bind(places[login.place])
         memberships.append(membership)
     Membership.objects.bulk_create(memberships)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from firstline.codes import new_code
 from firstline.scoping import ScopedQuerySet
@@ -20,7 +21,7 @@ class CodeField(models.CharField):
 
 class Street(models.Model):
     code = CodeField()
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=100)
 
     class Meta:
         verbose_name = _("street")
@@ -37,7 +38,7 @@ class Community(models.Model):
 
     code = CodeField()
     street = models.ForeignKey(Street, on_delete=models.PROTECT, related_name="communities")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.URBAN)
     secretary_name = models.CharField(_("secretary"), max_length=50, blank=True)
 
@@ -62,7 +63,7 @@ class Zone(models.Model):
 
     code = CodeField()
     community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="zones")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=100)
     commander_name = models.CharField(_("commander"), max_length=50, blank=True)
 
     class Meta:
@@ -80,7 +81,7 @@ class Grid(models.Model):
     street = models.ForeignKey(Street, on_delete=models.PROTECT, related_name="+")
     community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="grids")
     zone = models.ForeignKey(Zone, on_delete=models.SET_NULL, null=True, blank=True, related_name="grids")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=100)
     leader_name = models.CharField(_("grid leader"), max_length=50, blank=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -105,7 +106,7 @@ class Compound(models.Model):
 
     code = CodeField()
     community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="compounds")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=100)
     is_key = models.BooleanField(_("key compound (passes required)"), default=False)
 
     class Meta:
@@ -122,7 +123,7 @@ class Building(models.Model):
     community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="buildings")
     grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="buildings")
     compound = models.ForeignKey(Compound, on_delete=models.PROTECT, null=True, blank=True, related_name="buildings")
-    name = models.CharField(_("name"), max_length=50, help_text=_("e.g. 3栋 or 张庄12号"))
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=50, help_text=_("e.g. 3栋 or 张庄12号"))
     floors = models.PositiveSmallIntegerField(_("floors"), default=1)
     leader_name = models.CharField(_("building leader"), max_length=50, blank=True)
 
@@ -214,7 +215,7 @@ class Gate(models.Model):
     street = models.ForeignKey(Street, on_delete=models.PROTECT, related_name="+")
     community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="gates")
     compound = models.ForeignKey(Compound, on_delete=models.PROTECT, null=True, blank=True, related_name="gates")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("place", "name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.COMPOUND)
 
     objects = ScopedQuerySet.as_manager()

@@ -19,6 +19,7 @@ from firstline.accounts.models import Membership, User
 from firstline.accounts.roles import Role
 from firstline.audit.log import verify
 from firstline.audit.models import AuditEvent
+from firstline.demo.build import DEMO_REASON
 from firstline.demo.plan import make_logins, make_plan
 from firstline.people.actions import find_by_id_number, find_by_phone
 from firstline.people.idcard import normalise_phone, parse_id_number
@@ -148,7 +149,7 @@ def test_it_builds_a_small_street_with_sealed_residents_and_logins(db, tmp_path,
 
     assert Street.objects.count() == 1 and Community.objects.count() == 3
     assert Resident.objects.count() == 600
-    assert ResidentVersion.objects.filter(version=1, reason="demo").count() == 600
+    assert ResidentVersion.objects.filter(version=1, reason=DEMO_REASON).count() == 600
     assert Household.objects.filter(residents__isnull=True).count() == 0
     assert Movement.objects.exists() and Zone.objects.filter(grids__isnull=False).exists()
     assert Gate.objects.filter(kind="village", community__kind="village").exists()
