@@ -21,26 +21,43 @@ def serve(argv: list[str]) -> None:
     django.setup()
     if not (settings.STATIC_ROOT / "staticfiles.json").exists():
         call_command("collectstatic", interactive=False, verbosity=0)
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "firstline.wsgi:application",
-        "--bind",
-        args.bind,
-        "--workers",
-        str(args.workers),
-        "--threads",
-        str(args.threads),
-        "--worker-class",
-        "gthread",
-        "--access-logfile",
-        "-",
+    web = [
+        sys.executable, "-m", "gunicorn", "firstline.wsgi:application",
+        "--bind", args.bind, "--workers", str(args.workers), "--threads", str(args.threads),
+        "--worker-class", "gthread", "--access-logfile", "-",
         # Access log lines: method, path (public codes only, never personal values), status, time.
-        "--access-logformat",
-        '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-    ]
-    os.execv(sys.executable, command)
+        "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+    ]  # fmt: skip
+    jobs = [sys.executable, "-m", "firstline.cli", "run_huey", "--quiet"]
+    supervise([web, jobs])
+
+
+def supervise(commands: list[list[str]]) -> None:
+    """Run the web server and the job consumer together; when one stops or we are told to stop, stop both."""
+    import signal
+    import subprocess
+    import time
+
+    children = [subprocess.Popen(command) for command in commands]
+
+    def stop(*_args: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        stop()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    sys.exit(max(child.returncode or 0 for child in children))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -53,6 +53,9 @@ def pytest_configure(config) -> None:
     # Argon2 is deliberately slow; the shipped setting is checked in accounts/tests/test_settings.py.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     compile_catalogue_if_stale(Path(settings.LOCALE_PATHS[0]) / "zh_Hans" / "LC_MESSAGES")
+    from firstline.jobs import huey
+
+    huey.immediate = True  # jobs run in-process, at once, against the test database
 
 
 def compile_catalogue_if_stale(folder: Path) -> None:

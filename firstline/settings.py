@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "huey.contrib.djhuey",
     "firstline.places",
     "firstline.accounts",
     "firstline.audit",
@@ -170,6 +171,19 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Jobs: Huey on SQLite in the data directory by default, Redis with FIRSTLINE_REDIS_URL.
+REDIS_URL = env_str("FIRSTLINE_REDIS_URL")
+HUEY = {
+    "name": "firstline",
+    "immediate": env_bool("FIRSTLINE_JOBS_IMMEDIATE", False),
+    "consumer": {"workers": env_int("FIRSTLINE_JOB_WORKERS", 2), "worker_type": "thread"},
+    **(
+        {"huey_class": "huey.RedisHuey", "url": REDIS_URL}
+        if REDIS_URL
+        else {"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "jobs.sqlite3")}
+    ),
+}
 
 # --- Ledger behaviour
 LEDGER_PAGE_SIZE = env_int("FIRSTLINE_PAGE_SIZE", 50)
