@@ -187,6 +187,8 @@ HUEY = {
 
 # --- Ledger behaviour
 LEDGER_PAGE_SIZE = env_int("FIRSTLINE_PAGE_SIZE", 50)
+IMPORT_MAX_BYTES = env_int("FIRSTLINE_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+EXPORT_APPROVAL_ROWS = env_int("FIRSTLINE_EXPORT_APPROVAL_ROWS", 500)
 
 # --- Logging: never personal values (see docs/security.md); request logs carry paths with codes only.
 LOGGING = {

@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("firstline.places.urls")),
     path("", include("firstline.people.urls")),
+    path("", include("firstline.audit.urls")),
     path("admin/", admin.site.urls),
 ]

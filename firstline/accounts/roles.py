@@ -7,6 +7,8 @@ Capabilities:
 - ``view_aggregates``: see counts and reports, no personal records
 - ``manage_places``: build the hierarchy below the membership's place
 - ``grant``: give temporary grants inside the membership's place
+- ``approve_exports``: approve or refuse ledger exports that need approval (large or
+  unmasked) inside the membership's place; an approver's own exports need none
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ LEDGER_READ = {"view_ledger", "view_aggregates"}
 LEDGER_WORK = LEDGER_READ | {"edit_ledger", "unmask"}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.STREET_OFFICER: frozenset(LEDGER_READ | {"manage_places", "grant"}),
-    Role.COMMUNITY_ADMIN: frozenset(LEDGER_WORK | {"manage_places", "grant"}),
+    Role.STREET_OFFICER: frozenset(LEDGER_READ | {"manage_places", "grant", "approve_exports"}),
+    Role.COMMUNITY_ADMIN: frozenset(LEDGER_WORK | {"manage_places", "grant", "approve_exports"}),
     Role.COMMUNITY_WORKER: frozenset(LEDGER_WORK),
     Role.GRID_LEADER: frozenset(LEDGER_WORK),
     Role.GRID_WORKER: frozenset(LEDGER_WORK),

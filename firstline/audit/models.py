@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from firstline.places.models import CodeField
+from firstline.scoping import ScopedQuerySet
 
 
 class AuditEvent(models.Model):
@@ -50,3 +56,65 @@ class AuditHead(models.Model):
     last_id = models.BigIntegerField(default=0)
     last_digest = models.CharField(max_length=64, default="")
     count = models.BigIntegerField(default=0)
+
+
+class Export(models.Model):
+    """One export of the resident ledger: what was asked, by whom, who approved it, how often it was fetched.
+
+    The file is never stored: each download builds it from the live ledger through
+    the requester's scope at that moment (``audit.actions.do_download_export``),
+    limited to the residents that were in the ledger when the export was requested.
+    ``filters`` holds the list filters as public codes and choice values; a name
+    search may be among them, an ID number or phone search never is.
+    """
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", _("Excel workbook (.xlsx)")
+        CSV = "csv", _("CSV text (.csv)")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for approval")
+        READY = "ready", _("ready")
+        REFUSED = "refused", _("refused")
+
+    code = CodeField()
+    street = models.ForeignKey("places.Street", on_delete=models.PROTECT, related_name="+")
+    community = models.ForeignKey("places.Community", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested at"))
+    format = models.CharField(_("format"), max_length=4, choices=Format.choices, default=Format.XLSX)
+    unmasked = models.BooleanField(_("full ID numbers and phones"), default=False)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    row_count = models.PositiveIntegerField(_("rows"))
+    state = models.CharField(_("state"), max_length=8, choices=State.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(_("download until"), null=True, blank=True)
+    downloads = models.PositiveIntegerField(default=0)
+    last_downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    SCOPE = {"street": "street_id", "community": "community_id"}
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["community", "state"], name="export_state_idx"),
+            models.Index(fields=["requested_by", "community"], name="export_requester_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    @property
+    def downloadable(self) -> bool:
+        return self.state == self.State.READY and not self.is_expired()

@@ -6,11 +6,20 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 from django.utils.translation import gettext_lazy as _
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+# Imports check 100,000 numbers at a time: patterns compiled once, the sum done in C.
+_SEPARATORS = re.compile(r"[\s\-]")
+_LEGACY = re.compile(r"\d{15}")
+_MODERN = re.compile(r"\d{17}[\dX]")
+_PHONE_NOISE = re.compile(r"[\s\-()（）]")
+_PHONE_PREFIX = re.compile(r"^(\+86|0086)")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0\d{2,3}\d{7,8}")
 
 
 class InvalidIdNumber(ValueError):
@@ -29,12 +38,14 @@ class IdNumber:
 
 
 def check_char(first17: str) -> str:
-    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+    if len(first17) != 17:
+        raise ValueError("the check character is computed over 17 digits")
+    return CHECK_CHARS[sum(map(mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def _clean(raw: str) -> str:
-    text = unicodedata.normalize("NFKC", str(raw))
-    return re.sub(r"[\s\-]", "", text).upper()
+    text = raw if raw.isascii() else unicodedata.normalize("NFKC", raw)
+    return _SEPARATORS.sub("", text).upper()
 
 
 def parse_id_number(raw: str, today: date | None = None) -> IdNumber:
@@ -42,11 +53,11 @@ def parse_id_number(raw: str, today: date | None = None) -> IdNumber:
 
     Error messages never contain the number itself.
     """
-    value = _clean(raw)
-    if re.fullmatch(r"\d{15}", value):
+    value = _clean(str(raw))
+    if _LEGACY.fullmatch(value):
         body = value[:6] + "19" + value[6:]
         value = body + check_char(body)
-    if not re.fullmatch(r"\d{17}[\dX]", value):
+    if not _MODERN.fullmatch(value):
         raise InvalidIdNumber(_("must be 18 characters: 17 digits and a digit or X"))
     if check_char(value[:17]) != value[17]:
         raise InvalidIdNumber(_("check digit does not match"))
@@ -61,11 +72,10 @@ def parse_id_number(raw: str, today: date | None = None) -> IdNumber:
 
 def normalise_phone(raw: str) -> str:
     """Strip spaces, dashes, brackets and a +86/0086 prefix; accept mainland mobiles and landlines."""
-    value = unicodedata.normalize("NFKC", str(raw))
-    value = re.sub(r"[\s\-()（）]", "", value)
-    value = re.sub(r"^(\+86|0086)", "", value)
-    if re.fullmatch(r"1[3-9]\d{9}", value):
-        return value
-    if re.fullmatch(r"0\d{2,3}\d{7,8}", value):
+    value = str(raw)
+    if not value.isascii():
+        value = unicodedata.normalize("NFKC", value)
+    value = _PHONE_PREFIX.sub("", _PHONE_NOISE.sub("", value))
+    if _MOBILE.fullmatch(value) or _LANDLINE.fullmatch(value):
         return value
     raise InvalidPhone(_("not a mainland mobile (11 digits starting 1) or landline with area code"))

@@ -187,3 +187,133 @@ class Movement(models.Model):
         verbose_name = _("movement")
         verbose_name_plural = _("movements")
         ordering = ["-recorded_at"]
+
+
+class ImportJob(models.Model):
+    """One spreadsheet brought into a community's ledger (``people.importing``).
+
+    The job keeps what an import needs to be understood later — who, which file, from
+    which source and batch, how the headers were read, what happened to each row — and
+    never a personal value: ID numbers and phones in its problems are masked. The
+    uploaded file itself lives under ``DATA_DIR/imports/`` only until the job is applied
+    or refused (or for 24 hours), and is never served back.
+    """
+
+    class Status(models.TextChoices):
+        PARSING = "parsing", _("reading the file")
+        PREVIEWED = "previewed", _("waiting for confirmation")
+        APPLYING = "applying", _("importing")
+        APPLIED = "applied", _("imported")
+        FAILED = "failed", _("failed")
+        REFUSED = "refused", _("not imported")
+
+    code = CodeField()
+    street = models.ForeignKey("places.Street", on_delete=models.PROTECT, related_name="+")
+    community = models.ForeignKey("places.Community", on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    filename = models.CharField(_("file"), max_length=200)
+    extension = models.CharField(max_length=8, editable=False)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    batch = models.CharField(_("batch"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PARSING)
+    accept_valid = models.BooleanField(_("import the valid rows only"), default=False)
+    failure = models.CharField(max_length=300, blank=True)  # English source text, translated when shown
+    header_row = models.PositiveIntegerField(null=True, blank=True)
+    columns = models.JSONField(default=list, blank=True)  # [{"header": ..., "field": ... or null}], no values
+    preview = models.JSONField(default=list, blank=True)  # first rows, ID and phone masked; cleared when done
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    possible_duplicates = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)  # rows with at least one problem
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    SCOPE = {"street": "street_id", "community": "community_id"}
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.APPLIED, self.Status.FAILED, self.Status.REFUSED}
+
+    @property
+    def valid_rows(self) -> int:
+        return self.rows - self.errors
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "possible_duplicates": self.possible_duplicates,
+            "errors": self.errors,
+        }
+
+
+class ImportRow(models.Model):
+    """What an applied import did with one row of the file, and the resident it matched or created.
+
+    ``extra`` keeps the row's travel and health fields that are not resident fields
+    (origin, arrival, trip, temperature, isolation…), so a list from above stays
+    readable as it was sent; it never holds an ID number or phone.
+    """
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", _("created")
+        UPDATED = "updated", _("updated")
+        UNCHANGED = "unchanged", _("unchanged")
+        POSSIBLE_DUPLICATE = "possible_duplicate", _("possible duplicate")
+        ERROR = "error", _("not imported")
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="lines")
+    row = models.PositiveIntegerField(_("row"))
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    resident = models.ForeignKey(Resident, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("imported row")
+        verbose_name_plural = _("imported rows")
+        ordering = ["job_id", "row"]
+        indexes = [models.Index(fields=["job", "outcome", "row"], name="importrow_outcome_idx")]
+
+
+class ImportProblem(models.Model):
+    """One problem of one row: the column as headed in the file, the value masked, a code and its message.
+
+    ``messages`` holds the message in every language of the site (``{"en": …, "zh-hans": …}``),
+    rendered when the problem was found: some messages carry a detail (why an ID
+    number is invalid) that a code alone cannot give back. The code names the
+    problem for programs.
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="problems")
+    row = models.PositiveIntegerField(_("row"))
+    column = models.CharField(_("column"), max_length=100, blank=True)
+    value = models.CharField(_("value"), max_length=200, blank=True)
+    code = models.CharField(max_length=40)
+    messages = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("import problem")
+        verbose_name_plural = _("import problems")
+        ordering = ["job_id", "row", "id"]
+
+    def message(self, language: str | None = None) -> str:
+        """The message in ``language`` (default: the active one), else in English."""
+        from django.utils.translation import get_language
+
+        language = (language or get_language() or "en").lower()
+        return self.messages.get(language) or self.messages.get("en") or self.code

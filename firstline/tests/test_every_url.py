@@ -21,8 +21,10 @@ import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from firstline.audit.actions import do_request_export
 from firstline.audit.models import AuditEvent
 from firstline.conftest import World
+from firstline.people.queries import ResidentFilter
 
 ALL = ("grid_worker", "viewer", "other_worker")
 
@@ -44,6 +46,19 @@ def a1(ok: int = 200, viewer: int | None = None, other: int = 404) -> dict[str, 
 RESIDENT = lambda w: {"code": w.resident_a1.code}  # noqa: E731
 HOUSEHOLD = lambda w: {"code": w.household_a1.code}  # noqa: E731
 COMMUNITY = lambda w: {"community": w.community.code}  # noqa: E731
+IMPORT_JOB = lambda w: {"community": w.community.code, "code": _import_job(w).code}  # noqa: E731
+
+
+def _import_job(w: World):
+    from firstline.people.models import ImportJob
+
+    job, _ = ImportJob.objects.get_or_create(
+        community=w.community, street=w.street, filename="list.xlsx", defaults={"created_by": w.admin}
+    )
+    return job
+
+
+A1_EXPORT = lambda w: {"code": do_request_export(w.grid_worker, w.community, ResidentFilter()).code}  # noqa: E731
 RESIDENT_FORM = lambda w: {  # noqa: E731
     "name": "改名",
     "sex": "M",
@@ -76,6 +91,11 @@ ROUTES: dict[str, Route] = {
     "api:search_residents": Route(get=None, post=200, post_data=lambda w: {"q": "张"}, json_body=True, writes=False),
     "api:get_resident": Route(kwargs=RESIDENT, get=a1()),
     "api:get_household": Route(kwargs=HOUSEHOLD, get=a1()),
+    "audit:export_new": Route(kwargs=COMMUNITY, post=302, post_data=lambda w: {"format": "csv"}),
+    "audit:exports": Route(kwargs=COMMUNITY),
+    "audit:export": Route(kwargs=A1_EXPORT, get=a1(viewer=404)),
+    "audit:export_download": Route(kwargs=A1_EXPORT, get=405, post=a1(viewer=404)),
+    "audit:export_decide": Route(kwargs=A1_EXPORT, get=405, post=404, post_data=lambda w: {"decision": "approve"}),
     "accounts:team": Route(
         kwargs=COMMUNITY,
         get=403,
@@ -109,6 +129,10 @@ ROUTES: dict[str, Route] = {
         post=a1(302, viewer=403),
         post_data=lambda w: {**RESIDENT_FORM(w), "name": "新居民", "birth_date": ""},
     ),
+    # Imports are community-level: no grid-level persona may upload, see or decide one.
+    "people:import_upload": Route(kwargs=COMMUNITY, get=403, post=403, post_data=lambda w: {"source": "区指挥部"}),
+    "people:import_job": Route(kwargs=IMPORT_JOB, get=403, post=403, post_data=lambda w: {"action": "discard"}),
+    "people:import_report": Route(kwargs=IMPORT_JOB, get=403),
     "people:resident": Route(kwargs=RESIDENT, get=a1()),
     "people:resident_unmask": Route(
         kwargs=RESIDENT,
@@ -204,7 +228,9 @@ def test_every_route_for_every_persona(world, client, name, persona):
         audited_before = set(AuditEvent.objects.values_list("pk", flat=True))
         response = _request(client, method, url, route, world)
         assert response.status_code == expected, f"{method.upper()} {name} as {persona}"
-        body = response.content.decode()
+        body = (b"".join(response.streaming_content) if response.streaming else response.content).decode(
+            errors="replace"
+        )
         if expected == 404 or persona == "other_worker":
             leaked = [marker for marker in personal_markers(world) if marker and marker in body]
             assert not leaked, f"{method.upper()} {name} as {persona} shows grid A1's resident"
