@@ -10,7 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from firstline.audit.log import record
-from firstline.people.idcard import InvalidIdNumber, InvalidPhone, normalise_phone, parse_id_number
+from firstline.people.idcard import (
+    InvalidIdNumber,
+    InvalidPhone,
+    birth_date_and_sex,
+    normalise_phone,
+    parse_id_number,
+)
 from firstline.people.models import Movement, Resident, ResidentVersion
 from firstline.places.models import Household
 from firstline.scoping import require
@@ -54,24 +60,28 @@ def find_by_phone(queryset, raw: str):
     return queryset.filter(phone_index=blind_index(phone, "phone"))
 
 
-def _set_id_number(resident: Resident, raw: str) -> None:
+def _set_id_number(resident: Resident, raw: str, trusted: bool = False) -> None:
     raw = (raw or "").strip()
     if not raw:
         resident.id_number_sealed, resident.id_number_index, resident.id_number_masked = None, "", ""
         return
     if resident.id_type == Resident.IdType.RESIDENT_ID:
-        try:
-            parsed = parse_id_number(raw)
-        except InvalidIdNumber as error:
-            raise ValidationError(
-                {"id_number": _("This ID number is not valid: %(problem)s.") % {"problem": error.args[0]}}
-            ) from None
-        number = parsed.number
-        resident.birth_date = resident.birth_date or parsed.birth_date
-        if resident.birth_date != parsed.birth_date:
+        if trusted:  # already the ``number`` of a successful parse_id_number: only what it states is needed
+            number = raw
+            born, sex = birth_date_and_sex(number)
+        else:
+            try:
+                parsed = parse_id_number(raw)
+            except InvalidIdNumber as error:
+                raise ValidationError(
+                    {"id_number": _("This ID number is not valid: %(problem)s.") % {"problem": error.args[0]}}
+                ) from None
+            number, born, sex = parsed.number, parsed.birth_date, parsed.sex
+        resident.birth_date = resident.birth_date or born
+        if resident.birth_date != born:
             raise ValidationError({"birth_date": _("The birth date does not match the ID number.")})
-        resident.sex = resident.sex or parsed.sex
-        if resident.sex != parsed.sex:
+        resident.sex = resident.sex or sex
+        if resident.sex != sex:
             raise ValidationError({"sex": _("The sex does not match the ID number.")})
     else:
         number = raw.upper().replace(" ", "")
@@ -80,32 +90,40 @@ def _set_id_number(resident: Resident, raw: str) -> None:
     resident.id_number_masked = mask_id_number(number)
 
 
-def _set_phone(resident: Resident, raw: str) -> None:
+def _set_phone(resident: Resident, raw: str, trusted: bool = False) -> None:
     raw = (raw or "").strip()
     if not raw:
         resident.phone_sealed, resident.phone_index, resident.phone_masked = None, "", ""
         return
-    try:
-        phone = normalise_phone(raw)
-    except InvalidPhone:
-        raise ValidationError(
-            {"phone": _("This phone number is not valid: use 11 mobile digits or a landline with its area code.")}
-        ) from None
+    if trusted:  # already what normalise_phone returned
+        phone = raw
+    else:
+        try:
+            phone = normalise_phone(raw)
+        except InvalidPhone:
+            raise ValidationError(
+                {"phone": _("This phone number is not valid: use 11 mobile digits or a landline with its area code.")}
+            ) from None
     resident.phone_sealed = seal(phone, "phone")
     resident.phone_index = blind_index(phone, "phone")
     resident.phone_masked = mask_phone(phone)
 
 
-def seal_fields(resident: Resident, id_number: str = "", phone: str = "") -> None:
+def seal_fields(resident: Resident, id_number: str = "", phone: str = "", *, trusted: bool = False) -> None:
     """Fill the sealed, indexed and masked columns of ``resident`` from plain values.
 
     An ID number of type ``resident_id`` is validated and must agree with the birth
     date and sex already set (they are derived from it when empty). Raises
     ValidationError; never puts the values themselves in the message. Bulk writers
     (the demo, ledger import) call this so that every row is sealed the same way.
+
+    ``trusted``: the values are already normalised and validated — the ``number`` of a
+    successful ``idcard.parse_id_number`` and the result of ``idcard.normalise_phone``,
+    as the import's parser gives them — so they are not parsed again. Birth date and
+    sex are still derived from the number and checked against the resident's.
     """
-    _set_id_number(resident, id_number)
-    _set_phone(resident, phone)
+    _set_id_number(resident, id_number, trusted)
+    _set_phone(resident, phone, trusted)
 
 
 def _check_agrees_with_id_number(resident: Resident) -> None:

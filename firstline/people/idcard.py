@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+_ASCII_ZEROS = ord("0") * sum(WEIGHTS)  # what the weighted sum of the digits' character codes adds
 # Imports check 100,000 numbers at a time: patterns compiled once, the sum done in C.
 _SEPARATORS = re.compile(r"[\s\-]")
 _LEGACY = re.compile(r"\d{15}")
@@ -40,6 +41,8 @@ class IdNumber:
 def check_char(first17: str) -> str:
     if len(first17) != 17:
         raise ValueError("the check character is computed over 17 digits")
+    if first17.isascii():  # the usual case: the bytes are the digits' codes, no int() per digit
+        return CHECK_CHARS[(sum(map(mul, first17.encode(), WEIGHTS)) - _ASCII_ZEROS) % 11]
     return CHECK_CHARS[sum(map(mul, map(int, first17), WEIGHTS)) % 11]
 
 
@@ -62,12 +65,21 @@ def parse_id_number(raw: str, today: date | None = None) -> IdNumber:
     if check_char(value[:17]) != value[17]:
         raise InvalidIdNumber(_("check digit does not match"))
     try:
-        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        born, sex = birth_date_and_sex(value)
     except ValueError:
         raise InvalidIdNumber(_("birth date in the number is not a real date")) from None
     if born.year < 1890 or born > (today or date.today()):
         raise InvalidIdNumber(_("birth date in the number is out of range"))
-    return IdNumber(number=value, birth_date=born, sex="M" if int(value[16]) % 2 else "F")
+    return IdNumber(number=value, birth_date=born, sex=sex)
+
+
+def birth_date_and_sex(number: str) -> tuple[date, str]:
+    """What a normalised 18-character number states: birth date, and sex ("M" or "F"). No validation.
+
+    ``parse_id_number`` derives them here; so does sealing a number it has already
+    accepted (``actions.seal_fields(trusted=True)``). ValueError when the date is not real.
+    """
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14])), "M" if int(number[16]) % 2 else "F"
 
 
 def normalise_phone(raw: str) -> str:

@@ -63,9 +63,12 @@ class Resident(models.Model):
     code = CodeField()
     household = models.ForeignKey("places.Household", on_delete=models.PROTECT, related_name="residents")
     street = models.ForeignKey("places.Street", on_delete=models.PROTECT, related_name="+")
+    # The community's own index keeps a community's list in id order without a sort; grid and
+    # building are indexed as (grid, id) and (building, id) in Meta, not twice (each index costs
+    # every insert, and an import adds 100,000 residents at a time).
     community = models.ForeignKey("places.Community", on_delete=models.PROTECT, related_name="+")
-    grid = models.ForeignKey("places.Grid", on_delete=models.PROTECT, related_name="+")
-    building = models.ForeignKey("places.Building", on_delete=models.PROTECT, related_name="+")
+    grid = models.ForeignKey("places.Grid", on_delete=models.PROTECT, related_name="+", db_index=False)
+    building = models.ForeignKey("places.Building", on_delete=models.PROTECT, related_name="+", db_index=False)
 
     name = models.CharField(_("name"), max_length=50)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
@@ -107,6 +110,7 @@ class Resident(models.Model):
         indexes = [
             models.Index(fields=["community", "grid", "building", "id"], name="resident_scope_idx"),
             models.Index(fields=["grid", "id"], name="resident_grid_idx"),
+            models.Index(fields=["building", "id"], name="resident_building_idx"),
             models.Index(fields=["community", "status"], name="resident_status_idx"),
             models.Index(fields=["community", "name"], name="resident_name_idx"),
         ]
@@ -136,7 +140,8 @@ class Resident(models.Model):
 class ResidentVersion(models.Model):
     """One correction of a resident: what changed (sealed fields shown masked), who, when, why."""
 
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="versions")
+    # Indexed by the unique (resident, version) constraint.
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="versions", db_index=False)
     version = models.PositiveIntegerField()
     changed_at = models.DateTimeField()
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
@@ -165,10 +170,12 @@ class Movement(models.Model):
 
     code = CodeField()
     resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="movements")
-    street = models.ForeignKey("places.Street", on_delete=models.PROTECT, related_name="+")
-    community = models.ForeignKey("places.Community", on_delete=models.PROTECT, related_name="+")
-    grid = models.ForeignKey("places.Grid", on_delete=models.PROTECT, related_name="+")
-    building = models.ForeignKey("places.Building", on_delete=models.PROTECT, related_name="+")
+    # Movements are read by resident (the scope filter rides along): the place columns need no
+    # index of their own (one would cost every insert, 100,000 per import).
+    street = models.ForeignKey("places.Street", on_delete=models.PROTECT, related_name="+", db_index=False)
+    community = models.ForeignKey("places.Community", on_delete=models.PROTECT, related_name="+", db_index=False)
+    grid = models.ForeignKey("places.Grid", on_delete=models.PROTECT, related_name="+", db_index=False)
+    building = models.ForeignKey("places.Building", on_delete=models.PROTECT, related_name="+", db_index=False)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
     origin = models.CharField(_("came from"), max_length=200, blank=True)
     destination = models.CharField(_("going to"), max_length=200, blank=True)
@@ -277,7 +284,7 @@ class ImportRow(models.Model):
         POSSIBLE_DUPLICATE = "possible_duplicate", _("possible duplicate")
         ERROR = "error", _("not imported")
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="lines")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="lines", db_index=False)  # see Meta
     row = models.PositiveIntegerField(_("row"))
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
     resident = models.ForeignKey(Resident, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

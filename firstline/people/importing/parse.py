@@ -20,7 +20,7 @@ and ``sex``; a combined ``address`` also fills ``compound``/``building``/
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import chain, islice
@@ -34,11 +34,11 @@ from django.utils.translation import gettext_lazy as _
 from firstline.people.idcard import InvalidIdNumber, InvalidPhone, normalise_phone, parse_id_number
 from firstline.people.importing import normalise as n
 from firstline.people.importing.columns import HEADER_SEARCH_ROWS, find_header, header_fields, merge_sub_header
-from firstline.people.importing.reader import Span, UnreadableFile, read_tables
+from firstline.people.importing.reader import Span, Table, UnreadableFile, read_tables
 from firstline.people.models import Resident
 from firstline.sealing import mask_id_number, mask_phone
 
-__all__ = ["Column", "ParsedRow", "ParsedSheet", "Problem", "UnreadableFile", "read_sheet"]
+__all__ = ["Column", "ParsedRow", "ParsedSheet", "Problem", "UnreadableFile", "open_sheet", "read_sheet"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,11 @@ class ParsedSheet:
     @property
     def unmapped(self) -> list[str]:
         return [column.header for column in self.columns if column.field is None]
+
+    def chunks(self, size: int = 2000) -> Iterator[list[ParsedRow]]:
+        """The rows, ``size`` at a time (a sheet still being read in the background yields them as they come)."""
+        for start in range(0, len(self.rows), size):
+            yield self.rows[start : start + size]
 
 
 MESSAGES: dict[str, Any] = {
@@ -245,9 +250,23 @@ def read_sheet(path: str | Path, filename: str | None = None, *, today: date | N
     ``today`` anchors dates written without a year (default: today in the local time zone).
     Raises ``UnreadableFile`` when the file as a whole cannot be used.
     """
+    sheet, rows, _expected = open_sheet(path, filename, today=today)
+    sheet.rows = list(rows)
+    return sheet
+
+
+def open_sheet(
+    path: str | Path, filename: str | None = None, *, today: date | None = None
+) -> tuple[ParsedSheet, Iterator[ParsedRow], int]:
+    """``read_sheet`` in two steps: the sheet found (header and columns, no rows yet), an iterator that
+    parses its rows one at a time, and about how many rows to expect (for progress).
+
+    Raises ``UnreadableFile`` like ``read_sheet`` — the iterator too, for a CSV that breaks further down.
+    """
     filename = filename or Path(path).name
     today = today or timezone.localdate()
-    for table in read_tables(path):
+    tables = read_tables(path)
+    for table in tables:
         head = list(islice(table.rows, HEADER_SEARCH_ROWS + 1))
         index = find_header(head)
         if index is None:
@@ -261,8 +280,9 @@ def read_sheet(path: str | Path, filename: str | None = None, *, today: date | N
         columns = [Column(table.col_offset + position, text, field) for position, text, field in header]
         parser = RowParser(header, today)
         data = chain(head[first_data:], table.rows)
-        rows = parser.parse_all(data, first_row=first_data + 1, merged=table.merged, col_offset=table.col_offset)
-        return ParsedSheet(filename=filename, header_row=index + 1, columns=columns, rows=rows)
+        rows = parser.iter_parse(data, first_row=first_data + 1, merged=table.merged, col_offset=table.col_offset)
+        sheet = ParsedSheet(filename=filename, header_row=index + 1, columns=columns, rows=[])
+        return sheet, _closing(rows, tables), max(table.height - first_data, 0)
     raise UnreadableFile(
         _(
             "No header row found in the first 15 rows. "
@@ -270,6 +290,14 @@ def read_sheet(path: str | Path, filename: str | None = None, *, today: date | N
         ),
         "no_header",
     )
+
+
+def _closing(rows: Iterator[ParsedRow], tables: Generator[Table, None, None]) -> Iterator[ParsedRow]:
+    """``rows``, then the workbook closed (``read_tables`` holds it open until it is resumed or closed)."""
+    try:
+        yield from rows
+    finally:
+        tables.close()
 
 
 class RowParser:
@@ -329,15 +357,20 @@ class RowParser:
         A cell merged down over several rows (one address for a whole family, as household
         ledgers do) counts for each of those rows; a row with nothing but such cells is blank.
         """
+        return list(self.iter_parse(rows, first_row, merged, col_offset))
+
+    def iter_parse(
+        self, rows: Iterable[list[Any]], first_row: int, merged: Sequence[Span] = (), col_offset: int = 0
+    ) -> Iterator[ParsedRow]:
+        """``parse_all`` one row at a time."""
         parse = self.parse
-        parsed = []
         spans = self.vertical_spans(merged, first_row - 1, col_offset)
         if not spans:  # the usual case, and the fast loop
             for number, cells in enumerate(rows, start=first_row):
                 row = parse(number, cells)
                 if row is not None:
-                    parsed.append(row)
-            return parsed
+                    yield row
+            return
         filling: dict[int, list[tuple[int, Any]]] = {}  # Excel row → (position, value) to fill in
         for number, cells in enumerate(rows, start=first_row):
             for position, last in spans.get(number, ()):
@@ -354,8 +387,7 @@ class RowParser:
                         cells[position] = value
             row = parse(number, cells)
             if row is not None:
-                parsed.append(row)
-        return parsed
+                yield row
 
     def vertical_spans(self, merged: Sequence[Span], first_index: int, col_offset: int) -> dict[int, list]:
         """Excel row where a merged cell starts → (position in the row, Excel row where it ends)."""

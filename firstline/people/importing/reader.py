@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,9 +74,10 @@ class Table:
     rows: Iterator[list[Any]]
     col_offset: int = 0
     merged: list[Span] = field(default_factory=list)
+    height: int = 0  # rows in the sheet, title rows counted (for a progress bar: a CSV counts its lines)
 
 
-def read_tables(path: str | Path) -> Iterator[Table]:
+def read_tables(path: str | Path) -> Generator[Table, None, None]:
     """Every worksheet with data, in workbook order (a CSV is one table)."""
     path = Path(path)
     with open(path, "rb") as handle:
@@ -120,7 +121,9 @@ def _workbook_tables(path: Path, *, is_ole: bool) -> Iterator[Table]:
             # iter_rows() pads the rows above the data with empty rows (row i is Excel row i + 1),
             # but starts the columns at the first used one: col_offset gives them back their place.
             merged = [span for span in sheet.merged_cell_ranges or () if span[1][0] > span[0][0]]
-            yield Table(meta.name, iter(sheet.iter_rows()), col_offset=start[1], merged=merged)
+            yield Table(
+                meta.name, iter(sheet.iter_rows()), col_offset=start[1], merged=merged, height=start[0] + sheet.height
+            )
     if not found:
         raise no_data()
 
@@ -160,7 +163,7 @@ def _text_tables(data: bytes) -> Iterator[Table]:
         raise not_a_spreadsheet()  # a web page or XML saved with a spreadsheet name
     if not text.strip():
         raise empty_file()
-    yield Table("csv", _csv_rows(text, sniff_delimiter(text)))
+    yield Table("csv", _csv_rows(text, sniff_delimiter(text)), height=text.count("\n") + (not text.endswith("\n")))
 
 
 def _csv_rows(text: str, delimiter: str) -> Iterator[list[Any]]:
