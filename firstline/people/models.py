@@ -63,12 +63,9 @@ class Resident(models.Model):
     code = CodeField()
     household = models.ForeignKey("places.Household", on_delete=models.PROTECT, related_name="residents")
     street = models.ForeignKey("places.Street", on_delete=models.PROTECT, related_name="+")
-    # The community's own index keeps a community's list in id order without a sort; grid and
-    # building are indexed as (grid, id) and (building, id) in Meta, not twice (each index costs
-    # every insert, and an import adds 100,000 residents at a time).
     community = models.ForeignKey("places.Community", on_delete=models.PROTECT, related_name="+")
-    grid = models.ForeignKey("places.Grid", on_delete=models.PROTECT, related_name="+", db_index=False)
-    building = models.ForeignKey("places.Building", on_delete=models.PROTECT, related_name="+", db_index=False)
+    grid = models.ForeignKey("places.Grid", on_delete=models.PROTECT, related_name="+")
+    building = models.ForeignKey("places.Building", on_delete=models.PROTECT, related_name="+")
 
     name = models.CharField(_("name"), max_length=50)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
@@ -110,7 +107,6 @@ class Resident(models.Model):
         indexes = [
             models.Index(fields=["community", "grid", "building", "id"], name="resident_scope_idx"),
             models.Index(fields=["grid", "id"], name="resident_grid_idx"),
-            models.Index(fields=["building", "id"], name="resident_building_idx"),
             models.Index(fields=["community", "status"], name="resident_status_idx"),
             models.Index(fields=["community", "name"], name="resident_name_idx"),
         ]

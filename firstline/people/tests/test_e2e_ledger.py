@@ -1,6 +1,7 @@
 """The ledger's main journey in a phone-sized Chromium, in zh-Hans."""
 
 import pytest
+from playwright.sync_api import expect
 
 from firstline.audit.models import AuditEvent
 from firstline.conftest import log_in, make_id_number
@@ -20,7 +21,7 @@ def test_a_grid_worker_finds_a_resident_by_exact_id_number_and_opens_the_househo
     with phone.expect_response(lambda response: response.request.method == "POST"):
         phone.click("#filters button[type=submit]")
     rows = phone.locator("#results tbody tr")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)  # waits for htmx to swap the results
     assert world.resident_a1.name in rows.first.inner_text()
     assert id_number not in phone.url and id_number not in phone.content()
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from firstline.audit.models import AuditEvent
 from firstline.conftest import UNMASKED_HEADER, log_in, make_id_number
@@ -624,13 +625,13 @@ def test_it_works_on_a_phone_with_htmx_and_keeps_exact_searches_out_of_the_addre
     phone.fill("#q", A1_PHONE)
     with phone.expect_response(lambda response: response.request.method == "POST"):
         phone.click("#filters button[type=submit]")
-    assert phone.locator("#results tbody tr").count() == 1
+    expect(phone.locator("#results tbody tr")).to_have_count(1)  # waits for htmx to swap the results
     assert A1_PHONE not in phone.url
     phone.fill("#q", "")
     with phone.expect_response(lambda response: response.request.method == "POST"):
         phone.select_option("select[name=status]", "observation")
     phone.wait_for_url("**status=observation")
-    assert phone.locator("#results tbody tr").count() == 3
+    expect(phone.locator("#results tbody tr")).to_have_count(3)
 
     phone.goto(phone.url_for(reverse("people:resident", kwargs={"code": world.resident_a1.code})))
     assert fits()
