@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "firstline.accounts",
     "firstline.audit",
     "firstline.people",
+    "firstline.status",
+    "firstline.tasks",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +158,20 @@ USE_I18N = True
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
 DAILY_CUTOFF_HOUR = env_int("FIRSTLINE_CUTOFF_HOUR", 15)
+
+# --- Screening rules (DESIGN.md §5): the deployment's defaults; a community may override
+# the first four on its rules page (status.CommunityRules).
+SCREENING = {
+    "fever_threshold": env_str("FIRSTLINE_FEVER_THRESHOLD", "37.3"),  # °C, this reading or higher is a fever
+    "isolation_days": env_int("FIRSTLINE_ISOLATION_DAYS", 14),
+    "observation_checkins": env_int("FIRSTLINE_OBSERVATION_CHECKINS", 7),  # normal check-ins in a row end it
+    "referral_stale_hours": env_int("FIRSTLINE_REFERRAL_STALE_HOURS", 6),
+    # Check-in windows, local time [start hour, end hour): morning and evening.
+    "checkin_windows": [(6, 12), (16, 22)],
+    # Hours until a rule's task is due, and until an urgent one is.
+    "task_due_hours": env_int("FIRSTLINE_TASK_DUE_HOURS", 24),
+    "urgent_task_due_hours": env_int("FIRSTLINE_URGENT_TASK_DUE_HOURS", 2),
+}
 
 # --- Static files (served by whitenoise; vendored front-end assets live in static/vendor)
 STATIC_URL = "/static/"

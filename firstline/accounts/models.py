@@ -138,3 +138,27 @@ class ApiToken(models.Model):
             expires_at=timezone.now() + timedelta(days=days or settings.API_TOKEN_DAYS),
         )
         return token, key
+
+
+class HouseholdLogin(models.Model):
+    """The code printed on a household's letter: its members check in from a phone with it, no account needed.
+
+    The code is sealed (so a lost letter can be reprinted) and found by its blind
+    index; a new code revokes the old one. It opens only the check-in page of its
+    own household.
+    """
+
+    household = models.ForeignKey("places.Household", on_delete=models.CASCADE, related_name="logins")
+    code_sealed = models.BinaryField(editable=False)
+    code_index = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("household login code")
+        verbose_name_plural = _("household login codes")
+        indexes = [models.Index(fields=["household", "revoked_at"], name="householdlogin_open_idx")]

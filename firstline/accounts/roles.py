@@ -7,6 +7,9 @@ Capabilities:
 - ``view_aggregates``: see counts and reports, no personal records
 - ``manage_places``: build the hierarchy below the membership's place
 - ``grant``: give temporary grants inside the membership's place
+- ``record_health``: record check-ins, visits and temperatures of residents in scope
+- ``work_tasks``: see and do the tasks of the place (the task inbox)
+- ``manage_rules``: keep the risk-area list and the community's screening rules
 - ``approve_exports``: approve or refuse ledger exports that need approval (large or
   unmasked) inside the membership's place; an approver's own exports need none
 """
@@ -33,16 +36,19 @@ class Role(models.TextChoices):
 
 
 LEDGER_READ = {"view_ledger", "view_aggregates"}
-LEDGER_WORK = LEDGER_READ | {"edit_ledger", "unmask"}
+LEDGER_WORK = LEDGER_READ | {"edit_ledger", "unmask", "record_health", "work_tasks"}
+HELPER = LEDGER_READ | {"record_health", "work_tasks"}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.STREET_OFFICER: frozenset(LEDGER_READ | {"manage_places", "grant", "approve_exports"}),
-    Role.COMMUNITY_ADMIN: frozenset(LEDGER_WORK | {"manage_places", "grant", "approve_exports"}),
+    Role.STREET_OFFICER: frozenset(
+        LEDGER_READ | {"manage_places", "grant", "approve_exports", "work_tasks", "manage_rules"}
+    ),
+    Role.COMMUNITY_ADMIN: frozenset(LEDGER_WORK | {"manage_places", "grant", "approve_exports", "manage_rules"}),
     Role.COMMUNITY_WORKER: frozenset(LEDGER_WORK),
     Role.GRID_LEADER: frozenset(LEDGER_WORK),
     Role.GRID_WORKER: frozenset(LEDGER_WORK),
-    Role.BUILDING_LEADER: frozenset(LEDGER_READ),
-    Role.VOLUNTEER: frozenset(LEDGER_READ),
+    Role.BUILDING_LEADER: frozenset(HELPER),
+    Role.VOLUNTEER: frozenset(HELPER),
     Role.GATE_GUARD: frozenset(),
     Role.PROPERTY_STAFF: frozenset(LEDGER_READ),
     Role.DEPARTMENT_LIAISON: frozenset(),
