@@ -1,0 +1,31 @@
+"""The status rules on the job queue's clock (Huey periodic tasks; see ``status/jobs.py``)."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from firstline.status import jobs
+from firstline.tasks.actions import escalate_overdue
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def missed_checkins() -> None:
+    """Every ten minutes: check-in windows that closed without a check-in become visit tasks."""
+    jobs.find_missed_checkins()
+
+
+@db_periodic_task(crontab(minute="*/15"))
+def silent_referrals() -> None:
+    jobs.find_silent_referrals()
+
+
+@db_periodic_task(crontab(minute="5"))
+def releases_due() -> None:
+    jobs.find_releases_due()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def overdue_tasks() -> None:
+    """Overdue tasks climb one level of the chain of responsibility."""
+    escalate_overdue()
