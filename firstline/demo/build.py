@@ -20,6 +20,7 @@ from django.utils import timezone
 from firstline.accounts.models import Membership, User
 from firstline.audit.log import record
 from firstline.demo import plan as p
+from firstline.demo.history import write_history
 from firstline.people.actions import seal_fields
 from firstline.people.models import CARE_FLAGS, Movement, Resident, ResidentVersion
 from firstline.places.models import (
@@ -196,6 +197,7 @@ def build_demo(plan: p.Plan) -> dict[str, int]:
     )  # fmt: skip
 
     users = _create_logins(plan, places)
+    history = write_history(plan, street, residents, person_plans, now)
     counts = {
         "communities": len(communities),
         "grids": sum(len(row) for row in grids),
@@ -205,6 +207,7 @@ def build_demo(plan: p.Plan) -> dict[str, int]:
         "residents": len(residents),
         "movements": len(movements),
         "users": len(users),
+        **history,
     }
     record(
         "create", object_type="demo", object_code=street.code, reason=DEMO_REASON, detail={"seed": plan.seed, **counts}

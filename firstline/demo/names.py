@@ -65,6 +65,26 @@ OTHER_REGIONS: tuple[tuple[str, str], ...] = (
     ("140105", "山西省太原市小店区"),
     ("360102", "江西省南昌市东湖区"),
 )
+# The 2020 scenario's risk areas (疫区) as the street keeps them: (name, other ways people write it).
+RISK_AREAS: tuple[tuple[str, str], ...] = (
+    ("湖北省武汉市", "武汉"),
+    ("湖北省孝感市", "孝感"),
+    ("湖北省黄冈市", "黄冈"),
+    ("浙江省温州市", "温州"),
+)
+RISK_ORIGINS = (
+    "湖北省武汉市武昌区",
+    "湖北省武汉市江岸区",
+    "湖北省孝感市孝南区",
+    "湖北省黄冈市黄州区",
+    "浙江省温州市鹿城区",
+)
+
+
+def is_risk_origin(origin: str) -> bool:
+    return any(name in origin or keyword in origin for name, keyword in RISK_AREAS)
+
+
 ABROAD = ("日本东京", "韩国首尔", "意大利米兰", "德国法兰克福", "美国纽约", "英国伦敦", "泰国曼谷", "新加坡")
 DESTINATIONS = ("河北省保定市", "山东省济南市", "天津市", "河南省郑州市", "上海市", "广东省深圳市", "辽宁省大连市")
 

@@ -81,6 +81,7 @@ class Person:
     status: str = "healthy"
     flags: tuple[str, ...] = ()
     movement: Movement | None = None
+    since: date | None = None  # when the current colour (or the last isolation) began
 
 
 @dataclass
@@ -576,34 +577,44 @@ class _StreetMaker:
             return
         adults = [person for person in people if self.anchor_year - person.birth_date.year > 18] or people
         if event == "isolation":
-            # Arrived from another province in the last 13 days: the whole household isolates at home.
+            # Arrived from a risk area in the last four weeks: the household isolates at home for 14 days
+            # from the arrival, then a worker releases it (those who arrived earlier are green again).
             travellers = adults if rng.random() < 0.4 else [rng.choice(adults)]
-            self.arrive(travellers, rng.randint(1, 13), abroad=False)
+            days = rng.randint(1, 28)
+            self.arrive(travellers, days, abroad=False, risk=True)
             for person in people:
-                person.status = "home_isolation"
+                person.status = "home_isolation" if days <= 14 else "healthy"
+                person.since = self.today - timedelta(days=days)
         elif event == "observation":
             person = rng.choice(adults)
             person.status = "observation"
+            person.since = self.today - timedelta(days=rng.randint(0, 2))
             if rng.random() < 0.5:
                 self.arrive([person], rng.randint(1, 7), abroad=False)
         elif event == "out":
             person = rng.choice(adults)
             person.status = "out"
             self.depart(person, rng.randint(1, 30))
+            person.since = person.movement.departed_on if person.movement else None
         else:
             traveller = rng.choice(adults)
             traveller.person_type = "overseas"
             days = rng.randint(2, 20)
             self.arrive([traveller], days, abroad=True)
             traveller.status = "home_isolation" if days <= 14 else "healthy"
+            traveller.since = self.today - timedelta(days=days)
 
-    def arrive(self, travellers: list[Person], days_ago: int, abroad: bool) -> None:
+    def arrive(self, travellers: list[Person], days_ago: int, abroad: bool, risk: bool = False) -> None:
         rng = self.rng
         arrived = self.today - timedelta(days=days_ago)
         if abroad:
             origin, transport = rng.choice(words.ABROAD), "flight"
         else:
-            origin = rng.choice(words.OTHER_REGIONS)[1].rsplit("市", 1)[0] + "市"
+            if risk:
+                origin = rng.choice(words.RISK_ORIGINS)
+            else:
+                safe = [region for _, region in words.OTHER_REGIONS if not words.is_risk_origin(region)]
+                origin = rng.choice(safe).rsplit("市", 1)[0] + "市"
             transport = rng.choices(("train", "flight", "coach", "car"), weights=(6, 2, 1, 2))[0]
         trip = self.trip_number(transport)
         for person in travellers:

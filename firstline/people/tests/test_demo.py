@@ -10,6 +10,7 @@ import json
 from collections import Counter
 from datetime import date
 from io import StringIO
+from itertools import pairwise
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -229,3 +230,26 @@ def test_it_keeps_a_changed_password_secret(db, tmp_path, fast_passwords):
     logins = {login["username"]: login for login in json.loads(path.read_text(encoding="utf-8"))}
     assert logins["grid_worker"]["password"] is None and "(unknown)" in output
     assert logins["viewer"]["password"]
+
+
+def test_its_colours_are_backed_by_the_facts_the_rules_leave(db, fast_passwords):
+    """Every colour has its order, observation or departure and its history; the rules' tasks are assigned."""
+    from firstline.status.actions import derived_status
+    from firstline.status.models import CheckIn, IsolationOrder, RiskArea, StatusChange
+    from firstline.tasks.models import Task
+
+    run_demo("--residents", "3000", "--seed", "11")
+    residents = list(Resident.objects.all())
+    assert {r.status for r in residents} == {"healthy", "home_isolation", "observation", "out"}
+    assert [r.code for r in residents if derived_status(r) != r.status] == []
+    for resident in residents:
+        changes = list(StatusChange.objects.filter(resident=resident).order_by("changed_at", "id"))
+        if resident.status != "healthy":
+            assert changes and changes[-1].to_status == resident.status
+        if changes:
+            assert changes[0].from_status == "healthy"
+            assert all(a.to_status == b.from_status for a, b in pairwise(changes))
+    assert RiskArea.objects.filter(name="湖北省武汉市").exists()
+    assert IsolationOrder.objects.filter(released_at__isnull=False).exists()
+    assert CheckIn.objects.filter(is_fever=True, source="gate").exists()
+    assert Task.objects.exists() and not Task.objects.filter(assignee__isnull=True).exists()
