@@ -225,3 +225,21 @@ def test_dismissing_needs_a_reason_and_closes_the_task(world, client, login):
     assert task.state == "done" and task.done_note == "重复申报"
     with pytest.raises(ValidationError, match="state"):
         do_dismiss_declaration(world.admin, declaration, "again")
+
+
+def test_the_queue_costs_the_same_queries_for_one_declaration_or_many(world, client, login, wuhan):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("public:declarations", kwargs={"community": world.community.code})
+    declare(client, world)
+    admin = login(world.admin)
+    admin.get(url)
+    with CaptureQueriesContext(connection) as one:
+        admin.get(url)
+    for serial in range(40, 44):
+        declare(client, world, id_number=make_id_number("420102", date(1991, 4, 5), serial))
+    with CaptureQueriesContext(connection) as five:
+        page = admin.get(url)
+    assert page.content.decode().count("data-declaration=") == 5
+    assert len(five) == len(one)
