@@ -98,6 +98,16 @@ def no_personal_values_in_logs():
     assert not leaked, f"{len(leaked)} log line(s) contain a full ID number or phone"
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Counters kept in the cache (attempts per client address) start at zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 _original_request = Client.request
 
 

@@ -71,6 +71,59 @@ RESIDENT_FORM = lambda w: {  # noqa: E731
     "phone": "",
 }
 
+
+def _declaration(w: World):
+    from firstline.status.declarations import do_submit_declaration
+    from firstline.status.models import Declaration
+
+    found = Declaration.objects.filter(community=w.community).first()
+    if found is None:
+        found = do_submit_declaration(w.community, _declaration_form(w, parsed=True), gate=w.gate)
+    return found
+
+
+def _declaration_form(w: World, parsed: bool = False) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from firstline.conftest import make_id_number
+
+    arrived = timezone.localdate() - timedelta(days=1)
+    return {
+        "name": "来访者",
+        "id_type": "resident_id",
+        "id_number": make_id_number("330106", serial=55),
+        "phone": "13600000055",
+        "address": "2栋302",
+        "origin": "浙江省杭州市",
+        "arrival_date": arrived if parsed else arrived.isoformat(),
+        "transport": "car",
+    }
+
+
+def _letters_job(w: World) -> dict[str, str]:
+    from firstline.places.models import Household
+    from firstline.status.letters import LetterText, start_letters
+
+    households = list(Household.objects.filter(building=w.building_a1))
+    token = start_letters(
+        w.grid_worker, w.building_a1, households, base="http://testserver/checkin/", text=LetterText()
+    )
+    return {"code": w.building_a1.code, "token": token}
+
+
+DECLARATION = lambda w: {"community": w.community.code, "code": _declaration(w).code}  # noqa: E731
+BUILDING = lambda w: {"code": w.building_a1.code}  # noqa: E731
+GATE = lambda w: {"code": w.gate.code}  # noqa: E731
+# Pages anyone may open without an account: the household check-in and the self-declaration.
+PUBLIC = {
+    "public:checkin",
+    "public:declare_thanks",
+    "public:declare_community",
+    "public:declare_gate",
+}
+
 ROUTES: dict[str, Route] = {
     "healthz": Route(),
     "home": Route(get=302),
@@ -146,6 +199,25 @@ ROUTES: dict[str, Route] = {
         post=a1(302, viewer=403),
         post_data=RESIDENT_FORM,
     ),
+    "public:checkin": Route(post=200, post_data=lambda w: {"code": "2222-2222"}, writes=False),
+    "public:checkin_household": Route(get=302, post=302, writes=False),  # no household code entered
+    "public:checkin_leave": Route(get=405, post=302, writes=False),
+    "public:declare_thanks": Route(),
+    "public:declare_community": Route(kwargs=COMMUNITY, post=302, post_data=_declaration_form),
+    "public:declare_gate": Route(kwargs=lambda w: {"gate": w.gate.code}, post=302, post_data=_declaration_form),
+    # Declarations, posters and the community's letters page are community-level work.
+    "public:declarations": Route(kwargs=COMMUNITY, get=403),
+    "public:declaration": Route(
+        kwargs=DECLARATION, get=403, post=403, post_data=lambda w: {"action": "dismiss", "reason": "重复"}
+    ),
+    "public:community_poster": Route(kwargs=COMMUNITY, get=403),
+    "public:gate_poster": Route(kwargs=GATE, get=403),
+    "public:letters": Route(kwargs=COMMUNITY, get=a1(viewer=403, other=200)),  # each worker sees their buildings
+    "public:building_letters": Route(
+        kwargs=BUILDING, get=a1(viewer=403), post=a1(302, viewer=403), post_data=lambda w: {"action": "issue"}
+    ),
+    "public:letters_job": Route(kwargs=_letters_job, get=a1(viewer=403)),
+    "public:letters_download": Route(kwargs=_letters_job, get=a1(viewer=403)),
     "people:movement_new": Route(
         kwargs=RESIDENT,
         get=a1(viewer=403),
@@ -263,10 +335,19 @@ def test_anonymous_users_get_nothing(world, client):
             "api:openapi-json",
             "api:openapi-view",
             "api:api-root",
+            *PUBLIC,
         }:
             continue
         response = client.get(reverse(name, kwargs=route.kwargs(world)))
         assert response.status_code in {302, 401, 405}, name
+        for marker in personal_markers(world):
+            assert marker not in response.content.decode(), name
+
+
+def test_anonymous_users_open_the_public_pages_and_see_no_resident(world, client):
+    for name in sorted(PUBLIC):
+        response = client.get(reverse(name, kwargs=ROUTES[name].kwargs(world)))
+        assert response.status_code == 200, name
         for marker in personal_markers(world):
             assert marker not in response.content.decode(), name
 

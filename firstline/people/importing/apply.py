@@ -28,6 +28,12 @@ arrival date, origin, trip number) is not recorded yet; a row without an ID
 number is never merged automatically. The address of a resident found by ID
 number is not used to move them (moving house is its own action).
 
+*Screen.* An arrival from a risk area is isolated like any other arrival: the
+names of the street's risk areas are loaded once, and only the arrivals whose
+origin contains one go through ``status.actions.screen_arrival`` (which checks the
+dates), inside the import's transaction — a list of returning staff from an
+enterprise is registered and screened in one step, or not at all.
+
 *Write.* By default a file with any problem is refused whole; ``accept_valid``
 applies the valid rows. Everything is written in one ``transaction.atomic`` —
 bulk inserts with ``executemany`` (the approach of ``demo.build``, without model
@@ -57,6 +63,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext
@@ -71,6 +78,9 @@ from firstline.people.models import ImportJob, ImportProblem, ImportRow, Movemen
 from firstline.places.models import Building, Community, Entrance, Household
 from firstline.scoping import require
 from firstline.sealing import blind_index, mask_id_number, mask_phone
+from firstline.status.actions import screen_arrival
+from firstline.status.models import RiskArea
+from firstline.status.rules import normalise_place
 
 PROGRESS_EVERY = 1000
 CHUNK = 2000  # rows per executemany and per IN (...) lookup
@@ -394,6 +404,11 @@ def new_codes(count: int, length: int = 12) -> list[str]:
     """``count`` public codes as ``codes.new_code`` makes them (same alphabet, length, randomness), in bulk."""
     raw = os.urandom(count * length).translate(_CODE_TABLE).decode("ascii")
     return [raw[i : i + length] for i in range(0, count * length, length)]
+
+
+def _mentions(origin: Any, terms: tuple[str, ...]) -> bool:
+    text = normalise_place(str(origin or ""))
+    return bool(text) and any(term in text for term in terms)
 
 
 def _shown(value: Any) -> Any:
@@ -880,10 +895,15 @@ def _max_id(model: type[models.Model]) -> int:
 class Writer:
     """Writes a plan in the current transaction: places, residents, versions, movements, import rows."""
 
-    def __init__(self, planner: Planner, job: ImportJob, actor: Any, reason: str, progress: Progress | None) -> None:
+    def __init__(
+        self, planner: Planner, job: ImportJob, actor: Any, reason: str, progress: Progress | None, role: str = ""
+    ) -> None:
         self.planner, self.job, self.actor, self.reason, self.progress = planner, job, actor, reason, progress
+        self.role = role
         self.now = timezone.now()
         self.total = len(planner.plans)
+        self.to_screen: list[str] = []  # codes of the new arrivals whose origin names a risk area
+        self.isolated = 0
 
     def write(self) -> None:
         self._places()
@@ -980,21 +1000,42 @@ class Writer:
                 "recorded_by_id": actor_id,
             }
         )
+        terms = self._risk_terms()
         for plan in planner.plans:
             if plan.movement is None or plan.target is None:
                 continue
             target = plan.target
+            code = planner._code()
             movements.add(
                 plan.movement,
                 {
-                    "code": planner._code(),
+                    "code": code,
                     "resident_id": target.id,
                     "street_id": target.street_id,
                     "grid_id": target.grid_id,
                     "building_id": target.building_id,
                 },
             )
+            if terms and _mentions(plan.movement.get("origin"), terms):
+                self.to_screen.append(code)
         movements.write(self._stage(2))
+        self._screen()
+
+    def _risk_terms(self) -> tuple[str, ...]:
+        """Every name a risk area of this street (or deployment) goes by, in any period: loaded once."""
+        areas = RiskArea.objects.filter(Q(street_id=self.job.street_id) | Q(street__isnull=True))
+        return tuple(sorted({normalise_place(term) for area in areas for term in area.terms()} - {""}))
+
+    def _screen(self) -> None:
+        """The arrival rule for the arrivals whose origin names a risk area (``status.actions.screen_arrival``
+        decides, with the dates): home isolation like any other arrival, in the import's transaction."""
+        if not self.to_screen:
+            return
+        arrivals = Movement.objects.filter(code__in=self.to_screen).select_related("resident").order_by("id")
+        for movement in arrivals:
+            _area, order = screen_arrival(movement.resident, movement, actor=self.actor, role=self.role)
+            if order is not None:
+                self.isolated += 1
 
     def _update(self, targets: list[_Target]) -> None:
         """Changed residents: plain fields and version; phone columns only where the phone changed."""
@@ -1080,9 +1121,12 @@ def apply_sheet(job: ImportJob, sheet: ParsedSheet, *, actor: Any, accept_valid:
     refused = bool(errors and not accept_valid) or errors == len(planner.plans)
     outcome = planner.outcome(ImportJob.Status.REFUSED if refused else ImportJob.Status.APPLIED)
     reason = import_reason(job.source, job.batch, job.filename)
+    isolated = 0
     if not refused:
         with larger_cache():
-            Writer(planner, job, actor, reason, progress).write()
+            writer = Writer(planner, job, actor, reason, progress, role)
+            writer.write()
+            isolated = writer.isolated
     save_problems(job, [*outcome.problems, *outcome.duplicates])
     record_outcome(job, outcome)
     if refused:  # nothing was imported
@@ -1091,7 +1135,7 @@ def apply_sheet(job: ImportJob, sheet: ParsedSheet, *, actor: Any, accept_valid:
     job.header_row, job.columns, job.preview = sheet.header_row, describe_columns(sheet), []
     job.save()
     if not refused:
-        detail: dict[str, Any] = {**job.counts(), "accept_valid": accept_valid}
+        detail: dict[str, Any] = {**job.counts(), "accept_valid": accept_valid, "isolated": isolated}
         record(
             "create",
             actor=actor,
