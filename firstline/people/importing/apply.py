@@ -74,12 +74,12 @@ from firstline.codes import ALPHABET
 from firstline.people.actions import seal_fields
 from firstline.people.importing import background
 from firstline.people.importing.parse import ParsedRow, ParsedSheet, Problem, UnreadableFile
-from firstline.people.models import ImportJob, ImportProblem, ImportRow, Movement, Resident, ResidentVersion
+from firstline.people.models import ImportJob, ImportProblem, ImportRow, Movement, Resident, ResidentVersion, Status
 from firstline.places.models import Building, Community, Entrance, Household
 from firstline.scoping import require
 from firstline.sealing import blind_index, mask_id_number, mask_phone
-from firstline.status.actions import screen_arrival
-from firstline.status.models import RiskArea
+from firstline.status.actions import screen_arrival, settle
+from firstline.status.models import Reason, RiskArea
 from firstline.status.rules import normalise_place
 
 PROGRESS_EVERY = 1000
@@ -903,6 +903,7 @@ class Writer:
         self.now = timezone.now()
         self.total = len(planner.plans)
         self.to_screen: list[str] = []  # codes of the new arrivals whose origin names a risk area
+        self.returning: list[str] = []  # codes of the other arrivals of residents already in the ledger
         self.isolated = 0
 
     def write(self) -> None:
@@ -1018,6 +1019,8 @@ class Writer:
             )
             if terms and _mentions(plan.movement.get("origin"), terms):
                 self.to_screen.append(code)
+            elif not target.new:
+                self.returning.append(code)  # a resident away (blue) may be back: the colour follows
         movements.write(self._stage(2))
         self._screen()
 
@@ -1028,7 +1031,15 @@ class Writer:
 
     def _screen(self) -> None:
         """The arrival rule for the arrivals whose origin names a risk area (``status.actions.screen_arrival``
-        decides, with the dates): home isolation like any other arrival, in the import's transaction."""
+        decides, with the dates): home isolation like any other arrival, in the import's transaction.
+        A resident who was away (blue) and arrives from elsewhere is settled again (back to green)."""
+        for start in range(0, len(self.returning), CHUNK):
+            back = Movement.objects.filter(
+                code__in=self.returning[start : start + CHUNK], resident__status=Status.OUT
+            ).select_related("resident")
+            for movement in back:
+                settle(movement.resident, Reason.RETURNED, actor=self.actor, role=self.role,
+                       source=f"movement:{movement.code}")  # fmt: skip
         if not self.to_screen:
             return
         arrivals = Movement.objects.filter(code__in=self.to_screen).select_related("resident").order_by("id")

@@ -139,3 +139,23 @@ def test_without_risk_areas_nothing_is_screened(world, tmp_path, monkeypatch):
     monkeypatch.setattr(apply, "screen_arrival", lambda *a, **k: pytest.fail("screened without a risk area"))
     job, _outcome = import_file(staff_list(tmp_path), world.community, actor=world.admin)
     assert job.status == "applied" and not IsolationOrder.objects.exists()
+
+
+def test_a_resident_who_was_away_and_is_listed_back_turns_green(world, tmp_path):
+    from firstline.status.actions import do_record_departure
+
+    zhang = world.resident_a1
+    do_record_departure(world.admin, zhang, {"destination": "河北省保定市"})
+    zhang.refresh_from_db()
+    assert zhang.status == Status.OUT
+    number = make_id_number(serial=123)  # 张三's ID number in the world fixture
+    arrived = timezone.localdate() - timedelta(days=1)
+    sheet = write_xlsx(
+        tmp_path / "返回.xlsx",
+        [HEADER, ["张三", number, "13812345678", "1栋", 1, "501", "河北省保定市", arrived, "G2", ""]],
+    )
+    job, _outcome = import_file(sheet, world.community, actor=world.admin)
+    assert job.status == "applied"
+    zhang.refresh_from_db()
+    assert zhang.status == Status.HEALTHY
+    assert StatusChange.objects.filter(resident=zhang).latest("id").reason == "returned"
