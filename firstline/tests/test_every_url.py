@@ -13,6 +13,7 @@ escape the walk.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +21,16 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from firstline.audit.actions import do_request_export
 from firstline.audit.models import AuditEvent
 from firstline.conftest import World
 from firstline.people.queries import ResidentFilter
+from firstline.status.actions import do_refer
+from firstline.status.models import Referral
+from firstline.tasks.actions import open_task
+from firstline.tasks.models import Task
 
 ALL = ("grid_worker", "viewer", "other_worker")
 
@@ -56,6 +62,16 @@ def _import_job(w: World):
         community=w.community, street=w.street, filename="list.xlsx", defaults={"created_by": w.admin}
     )
     return job
+
+
+def _a1_task(w: World) -> dict[str, str]:
+    task = open_task(Task.Kind.VISIT, resident=w.resident_a1, note="上门看看", dedupe_key="route-walk")
+    return {"code": task.code}
+
+
+def _a1_referral(w: World) -> dict[str, str]:
+    referral = Referral.objects.filter(resident=w.resident_a1).first() or do_refer(w.admin, w.resident_a1, "testing")
+    return {"code": referral.code}
 
 
 A1_EXPORT = lambda w: {"code": do_request_export(w.grid_worker, w.community, ResidentFilter()).code}  # noqa: E731
@@ -91,6 +107,35 @@ ROUTES: dict[str, Route] = {
     "api:search_residents": Route(get=None, post=200, post_data=lambda w: {"q": "张"}, json_body=True, writes=False),
     "api:get_resident": Route(kwargs=RESIDENT, get=a1()),
     "api:get_household": Route(kwargs=HOUSEHOLD, get=a1()),
+    "api:register_arrival": Route(
+        get=None,
+        post=a1(201, viewer=403),
+        post_data=lambda w: {"resident": w.resident_a1.code, "origin": "上海市", "transport": "train"},
+        json_body=True,
+    ),
+    "api:record_checkin": Route(
+        get=None,
+        post=a1(201, viewer=403),
+        post_data=lambda w: {
+            "client_id": str(uuid.uuid4()),
+            "resident": w.resident_a1.code,
+            "temperature": 36.6,
+            "symptoms": [],
+            "taken_at": timezone.now().isoformat(),
+        },
+        json_body=True,
+    ),
+    "api:update_referral": Route(
+        kwargs=_a1_referral,
+        get=405,
+        post=a1(200, viewer=403),
+        post_data=lambda w: {"state": "in_transit"},
+        json_body=True,
+    ),
+    "api:list_tasks": Route(),
+    "api:complete_task": Route(
+        kwargs=_a1_task, get=405, post=a1(200, viewer=404), post_data=lambda w: {"note": "已电话联系"}, json_body=True
+    ),
     "audit:export_new": Route(kwargs=COMMUNITY, post=302, post_data=lambda w: {"format": "csv"}),
     "audit:exports": Route(kwargs=COMMUNITY),
     "audit:export": Route(kwargs=A1_EXPORT, get=a1(viewer=404)),
@@ -186,7 +231,7 @@ def database_state() -> dict[str, list[tuple]]:
     """Every row of every FirstLine table (and users), to prove that a refused write changed nothing."""
     state = {}
     for model in apps.get_models():
-        if model._meta.app_label in {"places", "people", "accounts", "audit"}:
+        if model._meta.app_label in {"places", "people", "accounts", "audit", "status", "tasks"}:
             state[model._meta.label] = list(model.objects.order_by("pk").values_list())
     return state
 
