@@ -16,6 +16,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -27,8 +28,8 @@ from firstline.audit.actions import do_request_export
 from firstline.audit.models import AuditEvent
 from firstline.conftest import World
 from firstline.people.queries import ResidentFilter
-from firstline.status.actions import do_refer
-from firstline.status.models import Referral
+from firstline.status.actions import do_order_isolation, do_refer, do_register_arrival
+from firstline.status.models import Observation, Reason, Referral, RiskArea
 from firstline.tasks.actions import open_task
 from firstline.tasks.models import Task
 
@@ -69,11 +70,33 @@ def _a1_task(w: World) -> dict[str, str]:
     return {"code": task.code}
 
 
+def _a1_order(w: World) -> dict[str, str]:
+    return {"code": do_order_isolation(w.admin, w.resident_a1, note="密接").code}
+
+
 def _a1_referral(w: World) -> dict[str, str]:
     referral = Referral.objects.filter(resident=w.resident_a1).first() or do_refer(w.admin, w.resident_a1, "testing")
     return {"code": referral.code}
 
 
+def _a1_observation(w: World) -> dict[str, str]:
+    observation = Observation(resident=w.resident_a1, reason=Reason.SYMPTOMS, opened_at=timezone.now())
+    observation.place_like(w.resident_a1)
+    observation.save()
+    return {"code": observation.code}
+
+
+def _a1_arrival(w: World) -> dict[str, str]:
+    movement = do_register_arrival(w.admin, {"origin": "上海市"}, resident=w.resident_a1).movement
+    return {"community": w.community.code, "code": movement.code}
+
+
+def _risk_area(w: World) -> dict[str, str]:
+    area = RiskArea.objects.create(street=w.street, name="湖北省武汉市", active_from=timezone.localdate())
+    return {"street": w.street.code, "code": area.code}
+
+
+READING = lambda w: {"temperature": "36.6", "client_id": str(uuid.uuid4())}  # noqa: E731
 A1_EXPORT = lambda w: {"code": do_request_export(w.grid_worker, w.community, ResidentFilter()).code}  # noqa: E731
 RESIDENT_FORM = lambda w: {  # noqa: E731
     "name": "改名",
@@ -190,6 +213,61 @@ ROUTES: dict[str, Route] = {
         get=a1(viewer=403),
         post=a1(302, viewer=403),
         post_data=RESIDENT_FORM,
+    ),
+    "screening:checkin_new": Route(kwargs=RESIDENT, get=a1(viewer=403), post=a1(302, viewer=403), post_data=READING),
+    "screening:referral_new": Route(
+        kwargs=RESIDENT,
+        get=a1(viewer=403),
+        post=a1(302, viewer=403),
+        post_data=lambda w: {"destination": "testing", "reason": "symptoms", "facility": "区疾控"},
+    ),
+    "screening:isolation_new": Route(
+        kwargs=RESIDENT, get=a1(viewer=403), post=a1(302, viewer=403), post_data=lambda w: {"kind": "home"}
+    ),
+    "screening:isolation_extend": Route(
+        kwargs=_a1_order,
+        get=405,
+        post=a1(302, viewer=403),
+        post_data=lambda w: {"until": (timezone.localdate() + timedelta(days=30)).isoformat(), "reason": "复查"},
+    ),
+    # Before the planned end the release is refused: the worker sees why, and nothing changes.
+    "screening:isolation_release": Route(kwargs=_a1_order, get=405, post=a1(302, viewer=403), writes=False),
+    "screening:referral_update": Route(
+        kwargs=_a1_referral, get=405, post=a1(302, viewer=403), post_data=lambda w: {"state": "in_transit"}
+    ),
+    "screening:observation_close": Route(
+        kwargs=_a1_observation, get=405, post=a1(302, viewer=403), post_data=lambda w: {"note": "体温计有误"}
+    ),
+    "screening:arrival_new": Route(
+        kwargs=COMMUNITY,
+        get=a1(viewer=403, other=200),
+        post=a1(302, viewer=403),
+        post_data=lambda w: {"resident": w.resident_a1.code, "origin": "上海市", "transport": "train"},
+    ),
+    "screening:arrival": Route(kwargs=_a1_arrival, get=a1()),
+    # Rules are kept by community administrators and the street: no grid-level persona may see them.
+    "screening:community_rules": Route(
+        kwargs=COMMUNITY, get=403, post=403, post_data=lambda w: {"isolation_days": "21"}
+    ),
+    "screening:risk_areas": Route(
+        kwargs=lambda w: {"street": w.street.code},
+        get=403,
+        post=403,
+        post_data=lambda w: {"name": "湖北省孝感市", "active_from": "2020-01-23"},
+    ),
+    "screening:risk_area_end": Route(kwargs=_risk_area, get=405, post=403),
+    "tasks:inbox": Route(get=a1(viewer=403, other=200)),
+    "tasks:team": Route(get=403),
+    "tasks:task": Route(kwargs=_a1_task, get=a1(viewer=404)),
+    "tasks:task_visit": Route(kwargs=_a1_task, get=405, post=a1(302, viewer=404), post_data=READING),
+    "tasks:task_done": Route(
+        kwargs=_a1_task, get=405, post=a1(302, viewer=404), post_data=lambda w: {"note": "已电话联系"}
+    ),
+    "tasks:task_new": Route(
+        kwargs=RESIDENT,
+        get=a1(viewer=403),
+        post=a1(302, viewer=403),
+        post_data=lambda w: {"kind": "call", "note": "电话问候"},
     ),
     "people:movement_new": Route(
         kwargs=RESIDENT,
