@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from firstline.accounts.roles import Role
+from firstline.people.models import Status
 from firstline.scoping import memberships_with, scope_filter
 from firstline.status.models import IsolationOrder, Referral
 from firstline.tasks.actions import PLACE_FIELD
@@ -124,8 +125,14 @@ def source_code(task: Task, kind: str) -> str:
     return code if prefix == kind else ""
 
 
+def labels(choices: Any) -> dict[str, str]:
+    """Choice labels translated once: ``get_FOO_display`` translates every label of the field on each call."""
+    return {value: str(label) for value, label in choices}
+
+
 def with_sources(tasks: list[Task], user: Any) -> list[Task]:
-    """Attach to each task the referral or isolation order it came from (one query each kind, in scope)."""
+    """Prepare tasks for a list: the referral or isolation order each came from (one query per kind, in
+    scope), the due time in words, and the labels the list shows (translated once for the whole list)."""
     referral_codes = {code for task in tasks if (code := source_code(task, "referral"))}
     order_codes = {code for task in tasks if (code := source_code(task, "isolation"))}
     referrals = (
@@ -134,9 +141,22 @@ def with_sources(tasks: list[Task], user: Any) -> list[Task]:
     orders = (
         {o.code: o for o in IsolationOrder.objects.visible_to(user).filter(code__in=order_codes)} if order_codes else {}
     )
+    kinds, levels, statuses = labels(Task.Kind.choices), labels(Task.Level.choices), labels(Status.choices)
+    destinations, states = labels(Referral.Destination.choices), labels(Referral.State.choices)
+    outcomes, order_kinds = labels(Referral.Outcome.choices), labels(IsolationOrder.Kind.choices)
     now = timezone.now()
     for task in tasks:
-        task.referral = referrals.get(source_code(task, "referral"))  # type: ignore[attr-defined]
-        task.order = orders.get(source_code(task, "isolation"))  # type: ignore[attr-defined]
         task.due = due_in_words(task.due_at, now)  # type: ignore[attr-defined]
+        task.kind_label = kinds.get(task.kind, task.kind)  # type: ignore[attr-defined]
+        task.level_label = levels.get(task.level, task.level)  # type: ignore[attr-defined]
+        if task.resident is not None:
+            task.resident.status_label = statuses.get(task.resident.status, "")  # type: ignore[attr-defined]
+        referral = task.referral = referrals.get(source_code(task, "referral"))  # type: ignore[attr-defined]
+        if referral is not None:
+            referral.destination_label = destinations.get(referral.destination, "")  # type: ignore[attr-defined]
+            referral.state_label = states.get(referral.state, "")  # type: ignore[attr-defined]
+            referral.outcome_label = outcomes.get(referral.outcome, "")  # type: ignore[attr-defined]
+        order = task.order = orders.get(source_code(task, "isolation"))  # type: ignore[attr-defined]
+        if order is not None:
+            order.kind_label = order_kinds.get(order.kind, "")  # type: ignore[attr-defined]
     return tasks
