@@ -3,7 +3,9 @@
 Every endpoint needs a device token (``Authorization: Bearer``) or the browser's
 session, except ``POST /auth/token`` which issues the token. Error bodies are
 ``{"detail": "..."}`` in the request's language; 404 is the same whether the
-record does not exist or is out of the caller's scope.
+record does not exist or is out of the caller's scope. A body that does not fit
+the schema is 422 (with the field errors); an action that refuses what was sent
+(``ValidationError``) is 400, and one the caller may not do (``PermissionDenied``) 403.
 
 The interactive docs are served only when ``ninja`` is in ``INSTALLED_APPS``:
 otherwise django-ninja renders them with scripts from a CDN, which FirstLine
@@ -14,6 +16,7 @@ With ``ninja`` installed the page uses the Swagger UI files bundled with django-
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
@@ -22,6 +25,8 @@ from ninja.errors import AuthenticationError, HttpError
 from firstline.accounts.api import BearerToken, BrowserSession
 from firstline.accounts.api import router as accounts_router
 from firstline.people.api import router as people_router
+from firstline.status.api import router as status_router
+from firstline.tasks.api import router as tasks_router
 
 api = NinjaAPI(
     title="FirstLine API",
@@ -57,5 +62,18 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _error(request, 404, _("Not found"))
 
 
+@api.exception_handler(PermissionDenied)
+def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _error(request, 403, _("You may not do this here."))
+
+
+@api.exception_handler(ValidationError)
+def refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    # An action refused what was sent: its messages are written for users, in the request's language.
+    return _error(request, 400, " ".join(exc.messages))
+
+
 api.add_router("/auth", accounts_router)
 api.add_router("/", people_router)
+api.add_router("/", status_router)
+api.add_router("/", tasks_router)

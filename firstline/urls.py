@@ -16,5 +16,7 @@ urlpatterns = [
     path("", include("firstline.people.urls")),
     path("", include("firstline.audit.urls")),
     path("", include("firstline.status.public_urls")),
+    path("", include("firstline.status.worker_urls")),
+    path("", include("firstline.tasks.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from firstline.places.models import Community
-from firstline.scoping import active_memberships
+from firstline.scoping import active_memberships, memberships_with
 
 
 @never_cache
@@ -26,7 +26,9 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Send the user to the community they work in; list the choices if there are several."""
+    """Send a worker to the task inbox; others to the community they work in, or the list of choices."""
+    if memberships_with(request.user, "work_tasks"):
+        return redirect("tasks:inbox")
     communities = list(Community.objects.visible_to(request.user).order_by("name"))
     if len(communities) == 1:
         return redirect("people:overview", community=communities[0].code)

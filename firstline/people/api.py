@@ -28,6 +28,7 @@ from firstline.people.queries import ResidentFilter, residents_for, search_kind
 from firstline.people.schemas import HouseholdOut, ResidentDetail, ResidentFilters, ResidentPage
 from firstline.places.models import Household
 from firstline.scoping import get_visible_or_404
+from firstline.status.api import open_orders
 
 router = Router(tags=["ledger"])
 
@@ -101,7 +102,7 @@ def search_residents(request: HttpRequest, filters: ResidentFilters) -> Any:
 
 @router.get("/residents/{code}", response={200: ResidentDetail, 404: Error}, summary="One resident's full record")
 def get_resident(request: HttpRequest, code: str) -> Any:
-    """The full record, still masked, with movements. Opening it is audited."""
+    """The full record, still masked, with movements, the colour and open isolation orders. Opening it is audited."""
     resident = get_visible_or_404(Resident.objects.visible_to(request.user).select_related(*ITEM_RELATED), code=code)
     read_full_resident(request.user, resident, request=request)
     movements = Movement.objects.visible_to(request.user).filter(resident=resident).order_by("-recorded_at", "-id")
@@ -127,6 +128,7 @@ def get_resident(request: HttpRequest, code: str) -> Any:
             }
             for movement in movements
         ],
+        "open_orders": open_orders(request.user, resident),
     }
 
 

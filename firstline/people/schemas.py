@@ -69,6 +69,16 @@ class MovementOut(Schema):
     recorded_at: datetime
 
 
+class OpenOrderOut(Schema):
+    """An isolation order that has not been released."""
+
+    code: str
+    kind: str = Field(description="home or central")
+    starts_at: datetime
+    planned_end: date
+    site: str = Field(description="the central isolation site; empty for home isolation")
+
+
 class ResidentDetail(ResidentItem):
     domicile: str
     workplace: str
@@ -76,6 +86,7 @@ class ResidentDetail(ResidentItem):
     left_at: datetime | None
     updated_at: datetime
     movements: list[MovementOut]
+    open_orders: list[OpenOrderOut]
 
 
 class HouseholdOut(Schema):

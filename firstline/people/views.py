@@ -31,7 +31,6 @@ from firstline.people.actions import (
     PLAIN_FIELDS,
     SEALED_FIELDS,
     do_create_resident,
-    do_record_movement,
     do_unmask,
     do_update_resident,
     read_full_resident,
@@ -41,6 +40,9 @@ from firstline.people.models import Movement, Resident, Status
 from firstline.people.queries import FLAG_LABELS, ResidentFilter, ledger_counts, residents_for, search_kind
 from firstline.places.models import Building, Community, Grid, Household
 from firstline.scoping import get_visible_or_404, require, user_can
+from firstline.status.actions import do_record_departure, do_register_arrival
+from firstline.status.forms import MOVEMENT_NAMES, renamed
+from firstline.status.worker_views import status_context
 
 # Filters that may appear in a URL; the search box may not when it holds an ID number or phone.
 URL_FILTERS = ("grid", "building", "flag", "person_type", "status")
@@ -200,6 +202,7 @@ def resident(request: HttpRequest, code: str) -> HttpResponse:
             "can_edit": user_can(request.user, "edit_ledger", person),
             "movements": Movement.objects.visible_to(request.user).filter(resident=person),
             "versions": _version_rows(person),
+            **status_context(request, person),
         },
     )
 
@@ -298,17 +301,23 @@ def resident_new(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def movement_new(request: HttpRequest, code: str) -> HttpResponse:
-    """Record where a resident came from or is going."""
+    """Record where a resident came from or is going; the screening rules follow (an arrival may isolate)."""
     person = _resident(request, code)
     require(request.user, "edit_ledger", person)
     if request.method == "POST":
         form = MovementForm(request.POST)
         if form.is_valid():
+            data = form.cleaned_data
             try:
-                do_record_movement(request.user, person, form.cleaned_data, request=request)
+                if data["direction"] == Movement.Direction.ARRIVAL:
+                    result = do_register_arrival(request.user, arrival_data(data), resident=person, request=request)
+                else:
+                    do_record_departure(request.user, person, data, request=request)
             except ValidationError as error:
-                form.add_action_errors(error)
+                form.add_action_errors(renamed(error, {new: old for old, new in MOVEMENT_NAMES.items()}))
             else:
+                if data["direction"] == Movement.Direction.ARRIVAL:
+                    return redirect("screening:arrival", community=person.community.code, code=result.movement.code)
                 messages.success(request, _("The movement was recorded."))
                 return redirect("people:resident", code=person.code)
     else:
@@ -317,3 +326,15 @@ def movement_new(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request, "people/movement_form.html", {"form": form, "resident": person, "community": person.community}
     )
+
+
+def arrival_data(movement: dict[str, Any]) -> dict[str, Any]:
+    """The ledger's movement fields as ``do_register_arrival`` names them."""
+    return {
+        "origin": movement["origin"],
+        "departure_date": movement["departed_on"],
+        "arrival_date": movement["arrived_on"],
+        "transport": movement["transport"],
+        "trip_no": movement["trip_number"],
+        "notes": movement["notes"],
+    }

@@ -14,7 +14,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -29,10 +29,11 @@ from firstline.audit.log import record
 from firstline.people.actions import do_create_resident, do_record_movement
 from firstline.people.models import Movement, Resident, Status
 from firstline.places.models import Household
-from firstline.scoping import require, role_for
+from firstline.scoping import memberships_with, require, role_for
 from firstline.status.models import (
     CheckIn,
     CheckInConflict,
+    CommunityRules,
     IsolationOrder,
     Observation,
     Reason,
@@ -608,7 +609,7 @@ def do_record_checkin(
         "resident": resident.code,
         "temperature": str(temperature) if temperature is not None else None,
         "symptoms": symptoms,
-        "taken_at": taken_at.isoformat(),
+        "taken_at": taken_at.astimezone(UTC).isoformat(),  # one instant, however the device wrote its zone
     }
     digest = payload_digest(payload)
     existing = CheckIn.objects.filter(client_id=client_uuid).first()
@@ -655,11 +656,17 @@ def do_record_visit(
     note: str = "",
     task: Task | None = None,
     client_id: uuid.UUID | str | None = None,
+    taken_at: datetime | None = None,
     request: Any = None,
 ) -> CheckIn:
-    """A home visit: the reading counts as a check-in; the visit's task (if any) is done with the note."""
+    """A home visit: the reading counts as a check-in; the visit's task (if any) is done with the note.
+
+    Sent twice with the same ``client_id`` and payload, the second visit changes nothing.
+    """
     from firstline.tasks.actions import do_complete_task
 
+    if task is not None and task.resident_id is not None and task.resident_id != resident.pk:
+        raise ValidationError({"task": _("This task is about another resident.")})
     with transaction.atomic():
         checkin, _created = do_record_checkin(
             actor,
@@ -667,14 +674,21 @@ def do_record_visit(
             client_id=client_id,
             temperature=temperature,
             symptoms=symptoms,
+            taken_at=taken_at,
             source=CheckIn.Source.VISIT,
             note=note,
             request=request,
         )
+        if task is not None:
+            task.refresh_from_db(fields=["state"])  # the reading's own rules may have closed it
         if task is not None and task.is_open:
-            do_complete_task(
-                actor, task, note or _("Visited: %(temperature)s °C") % {"temperature": checkin.temperature}
-            )
+            if note.strip():
+                done_note = note
+            elif checkin.temperature is not None:
+                done_note = _("Visited: %(temperature)s °C") % {"temperature": checkin.temperature}
+            else:
+                done_note = _("Visited.")
+            do_complete_task(actor, task, done_note, request=request)
     return checkin
 
 
@@ -831,3 +845,125 @@ def do_close_observation(actor: Any, observation: Observation, note: str, reques
 
 def may_record_health(actor: Any, resident: Resident) -> bool:
     return bool(role_for(actor, "record_health", resident))
+
+
+# --- the rules themselves: risk areas (street) and a community's screening rules ----------------
+
+
+def may_manage_risk_areas(actor: Any, street_id: int) -> str:
+    """The role under which ``actor`` keeps the risk-area list of this street ('' when they may not)."""
+    for membership in memberships_with(actor, "manage_rules"):
+        if membership.level == "street" and membership.street_id == street_id:
+            return membership.role
+    return ""
+
+
+def _require_street_rules(actor: Any, street_id: int) -> str:
+    role = may_manage_risk_areas(actor, street_id)
+    if not role:
+        raise PermissionDenied
+    return role
+
+
+def do_add_risk_area(
+    actor: Any,
+    street: Any,
+    *,
+    name: str,
+    keywords: str = "",
+    active_from: date | None = None,
+    active_until: date | None = None,
+    request: Any = None,
+) -> RiskArea:
+    """The street adds a risk area (疫区): from ``active_from`` (today by default), arrivals from it are isolated."""
+    role = _require_street_rules(actor, street.id)
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": _("Name the area, e.g. 湖北省武汉市.")})
+    active_from = active_from or timezone.localdate()
+    if active_until is not None and active_until < active_from:
+        raise ValidationError({"active_until": _("The last day is before the first day.")})
+    overlapping = RiskArea.objects.filter(street=street, name=name).filter(
+        Q(active_until__isnull=True) | Q(active_until__gte=active_from)
+    )
+    if overlapping.exists():
+        raise ValidationError({"name": _("This area is already on the list.")})
+    with transaction.atomic():
+        area = RiskArea.objects.create(
+            street=street,
+            name=name[:100],
+            keywords=(keywords or "").strip()[:200],
+            active_from=active_from,
+            active_until=active_until,
+            added_by=actor,
+        )
+        record("create", actor=actor, role=role, obj=area, detail={"street": street.code}, request=request)
+    return area
+
+
+def do_end_risk_area(actor: Any, area: RiskArea, *, last_day: date | None = None, request: Any = None) -> RiskArea:
+    """The area stops being a risk area after ``last_day`` (yesterday by default: today's arrivals are not isolated).
+
+    Orders already opened stay open: they end by release, like any isolation.
+    """
+    if area.street_id is None:
+        raise PermissionDenied  # a deployment-wide area is kept by the deployment's administrators
+    role = _require_street_rules(actor, area.street_id)
+    today = timezone.localdate()
+    if area.active_until is not None and area.active_until < today:
+        raise ValidationError({"area": _("This risk area has already ended.")})
+    last_day = last_day or today - timedelta(days=1)
+    with transaction.atomic():
+        area.active_until = max(last_day, area.active_from - timedelta(days=1))
+        area.save(update_fields=["active_until"])
+        record(
+            "update",
+            actor=actor,
+            role=role,
+            obj=area,
+            reason="end",
+            detail={"until": area.active_until.isoformat()},
+            request=request,
+        )
+    return area
+
+
+RULE_LIMITS: dict[str, tuple[Decimal | int, Decimal | int]] = {
+    "fever_threshold": (Decimal("37.0"), Decimal("38.5")),
+    "isolation_days": (1, 60),
+    "observation_checkins": (1, 30),
+    "referral_stale_hours": (1, 168),
+}
+
+
+def do_set_community_rules(actor: Any, community: Any, values: dict[str, Any], request: Any = None) -> CommunityRules:
+    """Set a community's own screening rules; an empty value (None) returns to the deployment's default."""
+    role = require(actor, "manage_rules", community)
+    rules = CommunityRules.objects.filter(community=community).first() or CommunityRules(community=community)
+    changed = []
+    errors: dict[str, str] = {}
+    for field, (low, high) in RULE_LIMITS.items():
+        if field not in values:
+            continue
+        value = values[field]
+        if value is not None and not low <= value <= high:
+            errors[field] = _("Choose a value between %(low)s and %(high)s.") % {"low": low, "high": high}
+        elif getattr(rules, field) != value:
+            changed.append(field)
+            setattr(rules, field, value)
+    if errors:
+        raise ValidationError(errors)
+    if changed:
+        with transaction.atomic():
+            rules.save()
+            record(
+                "update",
+                actor=actor,
+                role=role,
+                obj=community,
+                community_id=community.id,
+                reason="rules",
+                detail={"fields": changed},
+                request=request,
+            )
+    return rules

@@ -120,7 +120,8 @@ def open_task(
         task.grid_id = anchor.id
     elif anchor.__class__.__name__ == "Building":
         task.building_id = anchor.id
-    _assign(task, level, timezone.now())  # whoever is on duty now
+    # To whoever holds the role now: a reading synced late may have been taken before their shift began.
+    _assign(task, level, max(at, timezone.now()))
     task.due_at = due_at or at + timedelta(hours=due_hours(task))
     try:
         with transaction.atomic():

@@ -13,18 +13,25 @@ escape the walk.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from firstline.audit.actions import do_request_export
 from firstline.audit.models import AuditEvent
 from firstline.conftest import World
 from firstline.people.queries import ResidentFilter
+from firstline.status.actions import do_order_isolation, do_refer, do_register_arrival
+from firstline.status.models import Observation, Reason, Referral, RiskArea
+from firstline.tasks.actions import open_task
+from firstline.tasks.models import Task
 
 ALL = ("grid_worker", "viewer", "other_worker")
 
@@ -58,6 +65,38 @@ def _import_job(w: World):
     return job
 
 
+def _a1_task(w: World) -> dict[str, str]:
+    task = open_task(Task.Kind.VISIT, resident=w.resident_a1, note="上门看看", dedupe_key="route-walk")
+    return {"code": task.code}
+
+
+def _a1_order(w: World) -> dict[str, str]:
+    return {"code": do_order_isolation(w.admin, w.resident_a1, note="密接").code}
+
+
+def _a1_referral(w: World) -> dict[str, str]:
+    referral = Referral.objects.filter(resident=w.resident_a1).first() or do_refer(w.admin, w.resident_a1, "testing")
+    return {"code": referral.code}
+
+
+def _a1_observation(w: World) -> dict[str, str]:
+    observation = Observation(resident=w.resident_a1, reason=Reason.SYMPTOMS, opened_at=timezone.now())
+    observation.place_like(w.resident_a1)
+    observation.save()
+    return {"code": observation.code}
+
+
+def _a1_arrival(w: World) -> dict[str, str]:
+    movement = do_register_arrival(w.admin, {"origin": "上海市"}, resident=w.resident_a1).movement
+    return {"community": w.community.code, "code": movement.code}
+
+
+def _risk_area(w: World) -> dict[str, str]:
+    area = RiskArea.objects.create(street=w.street, name="湖北省武汉市", active_from=timezone.localdate())
+    return {"street": w.street.code, "code": area.code}
+
+
+READING = lambda w: {"temperature": "36.6", "client_id": str(uuid.uuid4())}  # noqa: E731
 A1_EXPORT = lambda w: {"code": do_request_export(w.grid_worker, w.community, ResidentFilter()).code}  # noqa: E731
 RESIDENT_FORM = lambda w: {  # noqa: E731
     "name": "改名",
@@ -144,6 +183,35 @@ ROUTES: dict[str, Route] = {
     "api:search_residents": Route(get=None, post=200, post_data=lambda w: {"q": "张"}, json_body=True, writes=False),
     "api:get_resident": Route(kwargs=RESIDENT, get=a1()),
     "api:get_household": Route(kwargs=HOUSEHOLD, get=a1()),
+    "api:register_arrival": Route(
+        get=None,
+        post=a1(201, viewer=403),
+        post_data=lambda w: {"resident": w.resident_a1.code, "origin": "上海市", "transport": "train"},
+        json_body=True,
+    ),
+    "api:record_checkin": Route(
+        get=None,
+        post=a1(201, viewer=403),
+        post_data=lambda w: {
+            "client_id": str(uuid.uuid4()),
+            "resident": w.resident_a1.code,
+            "temperature": 36.6,
+            "symptoms": [],
+            "taken_at": timezone.now().isoformat(),
+        },
+        json_body=True,
+    ),
+    "api:update_referral": Route(
+        kwargs=_a1_referral,
+        get=405,
+        post=a1(200, viewer=403),
+        post_data=lambda w: {"state": "in_transit"},
+        json_body=True,
+    ),
+    "api:list_tasks": Route(),
+    "api:complete_task": Route(
+        kwargs=_a1_task, get=405, post=a1(200, viewer=404), post_data=lambda w: {"note": "已电话联系"}, json_body=True
+    ),
     "audit:export_new": Route(kwargs=COMMUNITY, post=302, post_data=lambda w: {"format": "csv"}),
     "audit:exports": Route(kwargs=COMMUNITY),
     "audit:export": Route(kwargs=A1_EXPORT, get=a1(viewer=404)),
@@ -218,6 +286,61 @@ ROUTES: dict[str, Route] = {
     ),
     "public:letters_job": Route(kwargs=_letters_job, get=a1(viewer=403)),
     "public:letters_download": Route(kwargs=_letters_job, get=a1(viewer=403)),
+    "screening:checkin_new": Route(kwargs=RESIDENT, get=a1(viewer=403), post=a1(302, viewer=403), post_data=READING),
+    "screening:referral_new": Route(
+        kwargs=RESIDENT,
+        get=a1(viewer=403),
+        post=a1(302, viewer=403),
+        post_data=lambda w: {"destination": "testing", "reason": "symptoms", "facility": "区疾控"},
+    ),
+    "screening:isolation_new": Route(
+        kwargs=RESIDENT, get=a1(viewer=403), post=a1(302, viewer=403), post_data=lambda w: {"kind": "home"}
+    ),
+    "screening:isolation_extend": Route(
+        kwargs=_a1_order,
+        get=405,
+        post=a1(302, viewer=403),
+        post_data=lambda w: {"until": (timezone.localdate() + timedelta(days=30)).isoformat(), "reason": "复查"},
+    ),
+    # Before the planned end the release is refused: the worker sees why, and nothing changes.
+    "screening:isolation_release": Route(kwargs=_a1_order, get=405, post=a1(302, viewer=403), writes=False),
+    "screening:referral_update": Route(
+        kwargs=_a1_referral, get=405, post=a1(302, viewer=403), post_data=lambda w: {"state": "in_transit"}
+    ),
+    "screening:observation_close": Route(
+        kwargs=_a1_observation, get=405, post=a1(302, viewer=403), post_data=lambda w: {"note": "体温计有误"}
+    ),
+    "screening:arrival_new": Route(
+        kwargs=COMMUNITY,
+        get=a1(viewer=403, other=200),
+        post=a1(302, viewer=403),
+        post_data=lambda w: {"resident": w.resident_a1.code, "origin": "上海市", "transport": "train"},
+    ),
+    "screening:arrival": Route(kwargs=_a1_arrival, get=a1()),
+    # Rules are kept by community administrators and the street: no grid-level persona may see them.
+    "screening:community_rules": Route(
+        kwargs=COMMUNITY, get=403, post=403, post_data=lambda w: {"isolation_days": "21"}
+    ),
+    "screening:risk_areas": Route(
+        kwargs=lambda w: {"street": w.street.code},
+        get=403,
+        post=403,
+        post_data=lambda w: {"name": "湖北省孝感市", "active_from": "2020-01-23"},
+    ),
+    "screening:risk_area_end": Route(kwargs=_risk_area, get=405, post=403),
+    "tasks:inbox": Route(get=a1(viewer=403, other=200)),
+    "tasks:team": Route(get=403),
+    "tasks:task": Route(kwargs=_a1_task, get=a1(viewer=404)),
+    "tasks:task_visit": Route(kwargs=_a1_task, get=405, post=a1(302, viewer=404), post_data=READING),
+    "tasks:task_done": Route(
+        kwargs=_a1_task, get=405, post=a1(302, viewer=404), post_data=lambda w: {"note": "已电话联系"}
+    ),
+    "tasks:task_new": Route(
+        kwargs=RESIDENT,
+        get=a1(viewer=403),
+        post=a1(302, viewer=403),
+        post_data=lambda w: {"kind": "call", "note": "电话问候"},
+    ),
     "people:movement_new": Route(
         kwargs=RESIDENT,
         get=a1(viewer=403),
@@ -258,7 +381,7 @@ def database_state() -> dict[str, list[tuple]]:
     """Every row of every FirstLine table (and users), to prove that a refused write changed nothing."""
     state = {}
     for model in apps.get_models():
-        if model._meta.app_label in {"places", "people", "accounts", "audit"}:
+        if model._meta.app_label in {"places", "people", "accounts", "audit", "status", "tasks"}:
             state[model._meta.label] = list(model.objects.order_by("pk").values_list())
     return state
 

@@ -32,7 +32,7 @@ def test_a_community_admin_imports_the_valid_rows_of_a_list_with_errors(world, p
         ],
     )
     log_in(phone, "admin_a")
-    phone.wait_for_url("**/c/**")
+    phone.wait_for_url("**/tasks/")  # a worker starts on the task inbox
     phone.click(f"a[href='/c/{world.community.code}/import/']")  # the Import link of the navigation
     phone.wait_for_url("**/import/")
     assert phone.locator("html").get_attribute("lang") == "zh-hans"

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 def test_a_grid_worker_finds_a_resident_by_exact_id_number_and_opens_the_household(world, phone):
     id_number = make_id_number(serial=123)
     log_in(phone, "worker_a1")
-    phone.wait_for_url("**/c/**")
+    phone.wait_for_url("**/tasks/")  # a worker starts on the task inbox
     assert phone.locator("html").get_attribute("lang") == "zh-hans"
 
     phone.click("text=居民")  # the navigation link to the resident list

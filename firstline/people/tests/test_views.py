@@ -141,12 +141,12 @@ def test_it_counts_the_overview_in_a_constant_number_of_queries(world, login, dj
     client = login(world.admin)
     url = reverse("people:overview", kwargs={"community": world.community.code})
     client.get(url)  # warm up: session and translations
-    # session, user, memberships, community, 4 counts, session save (3 with its savepoint)
-    with django_assert_num_queries(11):
+    # session, user, memberships, community, 4 counts, the task badge, session save (3 with its savepoint)
+    with django_assert_num_queries(12):
         client.get(url)
     add_residents(world.household_a1, 30, hardship=True)
     add_residents(world.household_a2, 30, status="out")
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert client.get(url).context["counts"].residents == 62
 
 
@@ -267,9 +267,9 @@ def test_it_lists_residents_in_a_constant_number_of_queries(world, login, django
     url = residents_url(world)
     client.get(url)  # warm up: session and translations
 
-    # session, user, memberships, community, count, page, [grid and building options,] session save (3)
+    # session, user, memberships, community, count, page, [grid and building options, task badge,] session save (3)
     def measure():
-        with django_assert_num_queries(11):
+        with django_assert_num_queries(12):
             page = client.get(url)
         with django_assert_num_queries(9):
             fragment = client.post(url, {"q": "居民"}, headers={"HX-Request": "true"})
@@ -299,11 +299,11 @@ def test_it_shows_a_household_in_a_constant_number_of_queries(world, login, djan
     client = login(world.grid_worker)
     url = reverse("people:household", kwargs={"code": world.household_a1.code})
     client.get(url)
-    # session, user, memberships, household, members, session save (3)
-    with django_assert_num_queries(8):
+    # session, user, memberships, household, members, task badge, session save (3)
+    with django_assert_num_queries(9):
         assert len(client.get(url).context["members"]) == 1
     add_residents(world.household_a1, 30, pregnant=True)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         assert len(client.get(url).context["members"]) == 31
 
 
@@ -614,7 +614,7 @@ def test_it_refuses_every_write_to_the_viewer_and_changes_nothing(world, login, 
 def test_it_works_on_a_phone_with_htmx_and_keeps_exact_searches_out_of_the_address(world, phone):
     add_residents(world.household_a1, 3, status="observation")
     log_in(phone, "worker_a1")
-    phone.wait_for_url("**/c/**")
+    phone.wait_for_url("**/tasks/")
 
     def fits() -> bool:
         return phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
