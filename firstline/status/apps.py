@@ -6,3 +6,7 @@ class StatusConfig(AppConfig):
     name = "firstline.status"
     label = "status"
     verbose_name = _("Status and screening")
+
+    def ready(self) -> None:
+        # The battle map's print job lives beside the map; importing it registers it with the job queue.
+        from firstline.status import map  # noqa: F401

@@ -58,6 +58,13 @@ def _import_job(w: World):
     return job
 
 
+def _map_print(w: World):
+    from firstline.status.map import do_request_map_print
+
+    return do_request_map_print(w.grid_worker, w.community, "A3")
+
+
+A1_MAP_PRINT = lambda w: {"community": w.community.code, "code": _map_print(w).code}  # noqa: E731
 A1_EXPORT = lambda w: {"code": do_request_export(w.grid_worker, w.community, ResidentFilter()).code}  # noqa: E731
 RESIDENT_FORM = lambda w: {  # noqa: E731
     "name": "改名",
@@ -157,6 +164,11 @@ ROUTES: dict[str, Route] = {
             "trip_number": "G1",
         },
     ),
+    "status:map": Route(kwargs=COMMUNITY),  # each sees her own grid's cells (test_map.py)
+    "status:map_print": Route(kwargs=COMMUNITY, post=302, post_data=lambda w: {"paper": "A3"}),
+    "status:map_print_job": Route(kwargs=A1_MAP_PRINT, get=a1(viewer=404)),  # a print is its requester's
+    "status:map_print_file": Route(kwargs=A1_MAP_PRINT, get=a1(viewer=404)),
+    "status:street_map": Route(kwargs=lambda w: {"street": w.street.code}),
 }
 
 
