@@ -412,3 +412,32 @@ def test_printed_maps_are_kept_a_day(world: World, data_dir):
 
     assert not old.exists()
     assert item.pdf_path.exists()
+
+
+def test_the_print_page_waits_for_the_job_then_reloads_itself(world: World, login):
+    item = MapPrint(
+        code="waitingprint0001",
+        user_id=world.grid_worker.pk,
+        community_id=world.community.id,
+        paper="A1",
+        language="zh-hans",
+        requested_at=timezone.now().isoformat(),
+    )
+    item.save()  # queued, as the consumer has not taken it yet
+    client = login(world.grid_worker)
+    url = reverse("status:map_print_job", kwargs={"community": world.community.code, "code": item.code})
+    download = reverse("status:map_print_file", kwargs={"community": world.community.code, "code": item.code})
+
+    waiting = client.get(url)
+    polled = client.get(url, headers={"HX-Request": "true"})
+    early = client.get(download)
+    item.pdf_path.write_bytes(b"%PDF-1.7 stand-in")
+    item.state = "ready"
+    item.save()
+    done = client.get(url, headers={"HX-Request": "true"})
+
+    assert f'hx-get="{url}"' in waiting.content.decode() and download not in waiting.content.decode()
+    assert f'hx-get="{url}"' in polled.content.decode() and "<html" not in polled.content.decode()
+    assert early.status_code == 404
+    assert done["HX-Refresh"] == "true"
+    assert download in client.get(url).content.decode()
