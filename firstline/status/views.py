@@ -56,8 +56,6 @@ def community_map(request: HttpRequest, community: str) -> HttpResponse:
         "map": the_map,
         "colour": colour if colour in FILTERS else "",
         "flags": FLAG_LABELS.items(),
-        "papers": PAPER_SIZES,
-        "default_paper": DEFAULT_PAPER,
     }
     return render(request, "status/map.html", context)
 
