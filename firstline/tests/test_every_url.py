@@ -208,6 +208,12 @@ def personal_markers(world: World) -> list[str]:
     return [resident.name, resident.id_number_masked, resident.phone_masked, resident.code]
 
 
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path):
+    """Routes that write files (printed maps) write them under a fresh data directory."""
+    settings.DATA_DIR = tmp_path / "data"
+
+
 def test_the_table_names_every_route():
     assert set(project_routes()) == set(ROUTES), "add new routes to ROUTES with their expectations"
 
