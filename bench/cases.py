@@ -154,3 +154,121 @@ def grid_worker_migrants(ctx: Context) -> Trial:
 def community_admin_all(ctx: Context) -> Trial:
     community_id = ctx.memberships["community_admin"].community_id
     return resident_list(ctx, "community_admin", {}, "community_id = ?", [community_id])
+
+
+# --- the battle map (status:map) and the street's map (status:street_map)
+
+MAP_COUNTS = (
+    "SELECT household_id, "
+    "COUNT(*) FILTER (WHERE status = 'home_isolation'), COUNT(*) FILTER (WHERE status = 'observation'), "
+    "COUNT(*) FILTER (WHERE status = 'out'), COUNT(*) FILTER (WHERE status = 'healthy'){flagged} "
+    "FROM people_resident WHERE {where} AND left_at IS NULL GROUP BY household_id"
+)
+WORST_FIRST_COLOURS = ("red", "yellow", "blue", "green")
+
+
+def battle_map(ctx: Context, username: str, column: str, value: int, flag: str = "") -> Trial:
+    """The battle map as ``username`` (every household of the scope drawn as a cell);
+    reference: the bare aggregate of the same counts, per household, present members per colour.
+
+    The check compares every cell's colour with the worst colour of the reference's
+    counts, and the number of cells with the households of the scope (empty ones too).
+    """
+    import re
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from firstline.places.models import Household
+
+    membership = ctx.memberships[username]
+    client = Client()
+    client.force_login(ctx.users[username])
+    url = reverse("status:map", kwargs={"community": membership.community.code})
+    params = {"flag": flag} if flag else {}
+    statuses = ("home_isolation", "observation", "out", "healthy")
+    flagged = "".join(f", COUNT(*) FILTER (WHERE status = '{s}' AND {flag})" for s in statuses) if flag else ""
+    sql = MAP_COUNTS.format(where=f"{column} = ?", flagged=flagged)
+
+    def subject() -> Any:
+        return client.get(url, params)
+
+    def reference() -> Any:
+        return ctx.sqlite.execute(sql, [value]).fetchall()
+
+    def check() -> None:
+        response = subject()
+        assert response.status_code == 200, f"{url} answered {response.status_code}"
+        cells = {
+            code: colour for colour, code in re.findall(r'<a class="(\w+)" href="/h/(\w+)/"', response.content.decode())
+        }
+        rows = reference()
+        assert rows, f"the reference is empty: {sql}"
+        codes = dict(Household.objects.filter(id__in=[row[0] for row in rows]).values_list("id", "code"))
+        expected = {}
+        for household_id, *counts in rows:
+            if flag and not any(counts[4:]):
+                continue
+            expected[codes[household_id]] = next(c for c, n in zip(WORST_FIRST_COLOURS, counts, strict=False) if n)
+        wrong = [code for code, colour in expected.items() if cells.get(code) != colour]
+        assert not wrong, f"{len(wrong)} of {len(expected)} households have the wrong colour or no cell"
+        if not flag:
+            scope = Household.objects.filter(**{column: value}).count()
+            assert len(cells) == scope, f"{len(cells)} cells for {scope} households"
+
+    with CaptureQueriesContext(connection) as queries:
+        subject()
+    return Trial(subject, reference, check, len(queries))
+
+
+@case("battle map · community admin · whole community", target_p95_ms=150)
+def map_community_admin(ctx: Context) -> Trial:
+    return battle_map(ctx, "community_admin", "community_id", ctx.memberships["community_admin"].community_id)
+
+
+@case("battle map · community admin · flag=lives_alone_elderly", target_p95_ms=150)
+def map_community_admin_flag(ctx: Context) -> Trial:
+    community_id = ctx.memberships["community_admin"].community_id
+    return battle_map(ctx, "community_admin", "community_id", community_id, flag="lives_alone_elderly")
+
+
+@case("battle map · grid worker · own grid", target_p95_ms=150)
+def map_grid_worker(ctx: Context) -> Trial:
+    return battle_map(ctx, "grid_worker", "grid_id", _grid(ctx, "grid_worker"))
+
+
+@case("street map · street officer · every community", target_p95_ms=100)
+def street_map(ctx: Context) -> Trial:
+    """The street's communities by colour; reference: the bare count per community and colour."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    membership = ctx.memberships["street_officer"]
+    client = Client()
+    client.force_login(ctx.users["street_officer"])
+    url = reverse("status:street_map", kwargs={"street": membership.street.code})
+    sql = (
+        "SELECT community_id, status, COUNT(*) FROM people_resident "
+        "WHERE street_id = ? AND left_at IS NULL GROUP BY community_id, status"
+    )
+
+    def subject() -> Any:
+        return client.get(url)
+
+    def reference() -> Any:
+        return ctx.sqlite.execute(sql, [membership.street_id]).fetchall()
+
+    def check() -> None:
+        response = subject()
+        assert response.status_code == 200, f"{url} answered {response.status_code}"
+        body = response.content.decode()
+        missing = [row for row in reference() if f"<b>{row[2]}</b>" not in body]
+        assert not missing, f"counts missing from the page: {missing}"
+
+    with CaptureQueriesContext(connection) as queries:
+        subject()
+    return Trial(subject, reference, check, len(queries))

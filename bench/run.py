@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             ok = p95(subject) <= case.target_p95_ms
             failed += not ok
             ref = f"{p95(reference):.2f}" if reference else "—"
-            ratio = f"{p95(subject) / p95(reference):.0f}×" if reference else "—"
+            times = p95(subject) / p95(reference) if reference else 0.0
+            ratio = f"{times:.1f}×" if 0 < times < 10 else f"{times:.0f}×" if reference else "—"
             print(
                 f"| {case.name} | {trial.queries if trial.queries is not None else '—'} "
                 f"| {statistics.median(subject):.1f} | {p95(subject):.1f} | {max(subject):.1f} "

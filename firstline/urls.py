@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("firstline.status.public_urls")),
     path("", include("firstline.status.worker_urls")),
     path("", include("firstline.tasks.urls")),
+    path("", include("firstline.status.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -97,6 +97,15 @@ def _risk_area(w: World) -> dict[str, str]:
 
 
 READING = lambda w: {"temperature": "36.6", "client_id": str(uuid.uuid4())}  # noqa: E731
+
+
+def _map_print(w: World):
+    from firstline.status.map import do_request_map_print
+
+    return do_request_map_print(w.grid_worker, w.community, "A3")
+
+
+A1_MAP_PRINT = lambda w: {"community": w.community.code, "code": _map_print(w).code}  # noqa: E731
 A1_EXPORT = lambda w: {"code": do_request_export(w.grid_worker, w.community, ResidentFilter()).code}  # noqa: E731
 RESIDENT_FORM = lambda w: {  # noqa: E731
     "name": "改名",
@@ -352,6 +361,11 @@ ROUTES: dict[str, Route] = {
             "trip_number": "G1",
         },
     ),
+    "status:map": Route(kwargs=COMMUNITY),  # each sees her own grid's cells (test_map.py)
+    "status:map_print": Route(kwargs=COMMUNITY, post=302, post_data=lambda w: {"paper": "A3"}),
+    "status:map_print_job": Route(kwargs=A1_MAP_PRINT, get=a1(viewer=404)),  # a print is its requester's
+    "status:map_print_file": Route(kwargs=A1_MAP_PRINT, get=a1(viewer=404)),
+    "status:street_map": Route(kwargs=lambda w: {"street": w.street.code}),
 }
 
 
@@ -389,6 +403,12 @@ def database_state() -> dict[str, list[tuple]]:
 def personal_markers(world: World) -> list[str]:
     resident = world.resident_a1
     return [resident.name, resident.id_number_masked, resident.phone_masked, resident.code]
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path):
+    """Routes that write files (printed maps) write them under a fresh data directory."""
+    settings.DATA_DIR = tmp_path / "data"
 
 
 def test_the_table_names_every_route():
