@@ -32,6 +32,12 @@ def test_a_grid_worker_visits_a_resident_who_missed_a_checkin_and_finds_a_fever(
     log_in(phone, "worker_a1")
     phone.wait_for_url("**/tasks/")  # the inbox is the worker's home page
     assert phone.locator("html").get_attribute("lang") == "zh-hans"
+    # The battle map before the visit: 张三's household is green.
+    phone.click("header nav >> text=作战图")
+    cell = phone.locator(f"#bmap a[href='/h/{world.household_a1.code}/']")
+    expect(cell).to_have_class("green")
+    phone.click(".nav-tasks")
+    phone.wait_for_url("**/tasks/")
     item = phone.locator(f"#task-{task.code}")
     expect(item).to_contain_text("未打卡")
     expect(item).to_contain_text("张三")
@@ -71,6 +77,13 @@ def test_a_grid_worker_visits_a_resident_who_missed_a_checkin_and_finds_a_fever(
     expect(phone.locator(f"#task-{task.code}")).to_have_count(0)  # the visit closed the missed check-in
     expect(phone.locator("#mine li.task").first).to_have_id(f"task-{fever.code}")  # urgent first
     shot(phone, "inbox-after")
+
+    # And the battle map: the household's cell has turned yellow.
+    phone.click("header nav >> text=作战图")
+    phone.wait_for_url(f"**/c/{world.community.code}/map/")
+    expect(cell).to_have_class("yellow")
+    assert zhang.name not in phone.content()
+    shot(phone, "map-after")
 
 
 def test_a_grid_worker_moves_a_referral_on_from_the_resident_page_with_htmx(world, phone):
