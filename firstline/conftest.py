@@ -100,12 +100,14 @@ def no_personal_values_in_logs():
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Counters kept in the cache (attempts per client address) start at zero in every test."""
-    from django.core.cache import cache
+    """Counters kept in the cache (attempts per client address) and drawn maps start afresh in every test."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in ("default", "maps"):
+        caches[alias].clear()
     yield
-    cache.clear()
+    for alias in ("default", "maps"):
+        caches[alias].clear()
 
 
 _original_request = Client.request

@@ -202,6 +202,17 @@ HUEY = {
 }
 
 # --- Ledger behaviour
+# In-process caches: the default (rate limits…) and the drawn battle maps, kept per map version
+# (a 5,000-household map is ~0.5 MB: at most 32 kept per process).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "maps": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "maps",
+        "OPTIONS": {"MAX_ENTRIES": 32},
+    },
+}
+
 LEDGER_PAGE_SIZE = env_int("FIRSTLINE_PAGE_SIZE", 50)
 IMPORT_MAX_BYTES = env_int("FIRSTLINE_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 EXPORT_APPROVAL_ROWS = env_int("FIRSTLINE_EXPORT_APPROVAL_ROWS", 500)

@@ -33,6 +33,7 @@ from firstline.places.models import (
     Household,
     Street,
     Zone,
+    bump_map_version,
 )
 
 BATCH = 2000
@@ -198,6 +199,8 @@ def build_demo(plan: p.Plan) -> dict[str, int]:
 
     users = _create_logins(plan, places)
     history = write_history(plan, street, residents, person_plans, now)
+    for community in communities:
+        bump_map_version(community.id)  # bulk rows: no save signals
     counts = {
         "communities": len(communities),
         "grids": sum(len(row) for row in grids),

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from firstline.audit.log import record
-from firstline.places.models import Building, Entrance, Household
+from firstline.places.models import Building, Entrance, Household, bump_map_version
 from firstline.scoping import require
 
 MAX_FLOORS = 100
@@ -58,6 +58,7 @@ def do_bulk_create_households(
                         )
                     )
         Household.objects.bulk_create(created, batch_size=500)
+        bump_map_version(building.community_id)
         if building.floors < floors:
             building.floors = floors
             building.save(update_fields=["floors"])

@@ -41,6 +41,9 @@ class Community(models.Model):
     name = models.CharField(pgettext_lazy("place", "name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.URBAN)
     secretary_name = models.CharField(_("secretary"), max_length=50, blank=True)
+    # Bumped by every write that changes what the battle map shows (``bump_map_version``): the drawn
+    # map is kept per version, so a map is drawn once per change, not once per look.
+    map_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     SCOPE = {"street": "street_id", "community": "id"}
@@ -56,6 +59,12 @@ class Community(models.Model):
     @property
     def is_village(self) -> bool:
         return self.kind == self.Kind.VILLAGE
+
+
+def bump_map_version(community_id: int | None) -> None:
+    """Something the battle map of this community shows has changed: maps drawn before are stale."""
+    if community_id is not None:
+        Community.objects.filter(pk=community_id).update(map_version=models.F("map_version") + 1)
 
 
 class Zone(models.Model):

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from firstline.audit.log import record
 from firstline.people.actions import do_create_resident, do_record_movement
 from firstline.people.models import Movement, Resident, Status
-from firstline.places.models import Household
+from firstline.places.models import Household, bump_map_version
 from firstline.scoping import memberships_with, require, role_for
 from firstline.status.models import (
     CheckIn,
@@ -104,8 +104,9 @@ def settle(
     )
     change.place_like(resident)
     change.save()
-    Resident.objects.filter(pk=resident.pk).update(status=status)
+    Resident.objects.filter(pk=resident.pk).update(status=status, updated_at=change.changed_at)
     resident.status = status
+    bump_map_version(resident.community_id)
     record(
         "status",
         actor=actor,

@@ -30,6 +30,7 @@ are read by their requester only and removed after a day.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import os
@@ -43,6 +44,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.db.models import Count, Q
@@ -51,8 +53,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from huey.contrib.djhuey import db_task
 
 from firstline.accounts.models import User
@@ -62,6 +64,7 @@ from firstline.codes import new_code
 from firstline.people.models import CARE_FLAGS, STATUS_COLOURS, Resident, Status
 from firstline.people.queries import FLAG_LABELS
 from firstline.places.models import Building, Community, Entrance, Grid, Household
+from firstline.scoping import memberships_with
 
 # Worst first: a household takes the first of these that one of its present members has.
 WORST_FIRST: tuple[str, ...] = (Status.HOME_ISOLATION, Status.OBSERVATION, Status.OUT, Status.HEALTHY)
@@ -308,9 +311,33 @@ class _Painter:
 
 
 def battle_map(user: Any, community: Community, flag: str = "", for_print: bool = False) -> BattleMap:
-    """The map of ``community`` as ``user`` may see it; ``flag`` (a care flag) keeps the households with one."""
+    """The map of ``community`` as ``user`` may see it; ``flag`` (a care flag) keeps the households with one.
+
+    The drawn map is kept (cache ``maps``) under the community's ``map_version``, the
+    user's reach (the places of their memberships that see the ledger), the flag and
+    the language: every write that changes what a map shows bumps the version
+    (``places.models.bump_map_version``), so a kept map is never stale; it is drawn
+    again after the next change. ``community`` must be read in this request.
+    """
     if flag not in CARE_FLAGS:
         flag = ""
+    if for_print:
+        return draw_battle_map(user, community, flag, for_print=True)
+    reach = "-".join(sorted(f"{m.level}{m.place_id_at(m.level)}" for m in memberships_with(user, "view_ledger")))
+    key = f"map:{community.pk}:{community.map_version}:{flag}:{get_language()}:{reach}"
+    cache = caches["maps"]
+    kept = cache.get(key)
+    if kept is None:
+        kept = draw_battle_map(user, community, flag)
+        cache.set(key, kept, MAP_KEPT_SECONDS)
+    return dataclasses.replace(kept, community=community)
+
+
+MAP_KEPT_SECONDS = 3600
+
+
+def draw_battle_map(user: Any, community: Community, flag: str = "", for_print: bool = False) -> BattleMap:
+    """Draw the map (see ``battle_map``, which keeps what this draws)."""
     painter = _Painter(household_counts(user, community, flag), flag, for_print)
     by_building: dict[int, list[Household_]] = defaultdict(list)
     for household in households_of(user, community):

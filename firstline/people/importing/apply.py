@@ -75,7 +75,7 @@ from firstline.people.actions import seal_fields
 from firstline.people.importing import background
 from firstline.people.importing.parse import ParsedRow, ParsedSheet, Problem, UnreadableFile
 from firstline.people.models import ImportJob, ImportProblem, ImportRow, Movement, Resident, ResidentVersion, Status
-from firstline.places.models import Building, Community, Entrance, Household
+from firstline.places.models import Building, Community, Entrance, Household, bump_map_version
 from firstline.scoping import require
 from firstline.sealing import blind_index, mask_id_number, mask_phone
 from firstline.status.actions import screen_arrival, settle
@@ -1137,6 +1137,7 @@ def apply_sheet(job: ImportJob, sheet: ParsedSheet, *, actor: Any, accept_valid:
         with larger_cache():
             writer = Writer(planner, job, actor, reason, progress, role)
             writer.write()
+            bump_map_version(job.community_id)  # bulk rows: no save signals
             isolated = writer.isolated
     save_problems(job, [*outcome.problems, *outcome.duplicates])
     record_outcome(job, outcome)

@@ -15,7 +15,7 @@ from firstline.audit.models import AuditEvent
 from firstline.conftest import World, make_user
 from firstline.people.actions import do_create_resident
 from firstline.people.models import Resident
-from firstline.places.models import Building, Community, Entrance, Grid, Household, Street
+from firstline.places.models import Building, Community, Entrance, Grid, Household, Street, bump_map_version
 from firstline.status.map import MapPrint, battle_map
 from firstline.tests.test_translations import latin_words
 
@@ -28,9 +28,15 @@ def data_dir(settings, tmp_path):
     return settings.DATA_DIR
 
 
+def set_status(resident: Resident, status: str) -> None:
+    """Set the cached colour directly (the engine's own writer, ``settle``, also bumps the map version)."""
+    Resident.objects.filter(pk=resident.pk).update(status=status)
+    bump_map_version(resident.community_id)
+
+
 def add_member(actor, household: Household, name: str, status: str = "healthy", **flags) -> Resident:
     resident = do_create_resident(actor, household, {"name": name, **flags})
-    Resident.objects.filter(pk=resident.pk).update(status=status)
+    set_status(resident, status)
     return resident
 
 
@@ -59,7 +65,7 @@ def title_of(cell_html: str) -> str:
 
 def test_it_colours_a_household_with_the_worst_colour_of_its_present_members(world: World, login):
     household = world.household_a1
-    Resident.objects.filter(pk=world.resident_a1.pk).update(status="out")
+    set_status(world.resident_a1, "out")
     add_member(world.admin, household, "王五", "observation")
     add_member(world.admin, household, "赵六", "healthy")
 
@@ -75,7 +81,7 @@ def test_it_colours_a_household_with_the_worst_colour_of_its_present_members(wor
 
 def test_it_counts_the_members_in_the_cells_colour_in_a_badge_when_there_are_several(world: World, login):
     household = world.household_a1
-    Resident.objects.filter(pk=world.resident_a1.pk).update(status="home_isolation")
+    set_status(world.resident_a1, "home_isolation")
     client = login(world.grid_worker)
 
     one = cell(client.get(map_url(world.community)).content.decode(), household)
@@ -104,6 +110,7 @@ def test_it_ignores_residents_who_moved_out(world: World, login):
     gone = add_member(world.admin, household, "王五", "home_isolation")
     Resident.objects.filter(pk=gone.pk).update(left_at=timezone.now() - timedelta(days=1))
     Resident.objects.filter(pk=world.resident_a1.pk).update(left_at=timezone.now())
+    bump_map_version(world.community.id)
 
     page = login(world.grid_worker).get(map_url(world.community)).content.decode()
 
@@ -367,7 +374,7 @@ def test_the_printed_map_of_a_refused_user_is_not_made(world: World, login):
 
 
 def test_the_street_map_counts_each_visible_community_by_colour(world: World, login):
-    Resident.objects.filter(pk=world.resident_a1.pk).update(status="home_isolation")
+    set_status(world.resident_a1, "home_isolation")
     add_member(world.admin, world.household_a1, "王五", "healthy")
     officer = make_user("officer", "street_officer", world.street)
     url = reverse("status:street_map", kwargs={"street": world.street.code})
@@ -441,3 +448,33 @@ def test_the_print_page_waits_for_the_job_then_reloads_itself(world: World, logi
     assert early.status_code == 404
     assert done["HX-Refresh"] == "true"
     assert download in client.get(url).content.decode()
+
+
+def test_a_drawn_map_is_kept_until_something_it_shows_changes(world: World, login, django_assert_max_num_queries):
+    """The map is drawn once per change: every writer bumps the community's map version."""
+    from firstline.people.actions import do_update_resident
+    from firstline.status.actions import do_record_gate_reading
+
+    client = login(world.grid_worker)
+    url = map_url(world.community)
+    assert 'class="green" href="/h/' + world.household_a1.code in client.get(url).content.decode()
+    with django_assert_max_num_queries(9):  # kept: session, user, memberships, community, badge — no drawing
+        client.get(url)
+
+    do_record_gate_reading(world.admin, world.resident_a1, "38.4")  # the engine: yellow
+    assert 'class="yellow" href="/h/' + world.household_a1.code in client.get(url).content.decode()
+
+    do_update_resident(world.admin, world.resident_a1, {"lives_alone_elderly": True}, reason="核实")  # a save
+    assert world.household_a1.code in client.get(url, {"flag": "lives_alone_elderly"}).content.decode()
+
+    household = Household.objects.create(
+        building=world.building_a1, entrance=world.household_a1.entrance, room="601", floor=6
+    )
+    assert f'href="/h/{household.code}/"' in client.get(url).content.decode()
+
+    add_member(world.admin, household, "新住户", "healthy")
+    assert f'class="green" href="/h/{household.code}/"' in client.get(url).content.decode()
+    household.residents.update(left_at=timezone.now())  # a bulk write: its writer bumps the version itself
+    assert f'class="green" href="/h/{household.code}/"' in client.get(url).content.decode()  # kept as drawn
+    bump_map_version(world.community.id)
+    assert f'class="empty" href="/h/{household.code}/"' in client.get(url).content.decode()
