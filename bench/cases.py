@@ -234,6 +234,23 @@ def map_community_admin_flag(ctx: Context) -> Trial:
     return battle_map(ctx, "community_admin", "community_id", community_id, flag="lives_alone_elderly")
 
 
+@case("battle map · community admin · whole community, drawn after a change", target_p95_ms=150)
+def map_community_admin_changed(ctx: Context) -> Trial:
+    """The same map when something on it has just changed (the map version bumped before each look):
+    the full drawing, not the kept one."""
+    from firstline.places.models import bump_map_version
+
+    community_id = ctx.memberships["community_admin"].community_id
+    trial = battle_map(ctx, "community_admin", "community_id", community_id)
+    look = trial.subject
+
+    def subject() -> Any:
+        bump_map_version(community_id)
+        return look()
+
+    return Trial(subject, trial.reference, trial.check, trial.queries)
+
+
 @case("battle map · grid worker · own grid", target_p95_ms=150)
 def map_grid_worker(ctx: Context) -> Trial:
     return battle_map(ctx, "grid_worker", "grid_id", _grid(ctx, "grid_worker"))
