@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("firstline.places.urls")),
     path("", include("firstline.people.urls")),
     path("", include("firstline.audit.urls")),
+    path("", include("firstline.status.dashboard_urls")),
     path("admin/", admin.site.urls),
 ]
