@@ -15,9 +15,10 @@ colours, one per kind of change, one for the trend. Today is counted live from
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property
+from functools import cached_property, reduce
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -63,15 +64,14 @@ class Reach:
         It names the street, then the community, then the grid, in the order of the
         ``(street, community, grid, …)`` and ``(community, …)`` indexes it should use.
         """
-        query = Q(pk__in=[])
-        if self.communities:
-            query |= Q(community_id__in=sorted(self.communities))
+        parts = [Q(community_id__in=sorted(self.communities))] if self.communities else []
         alone: dict[int, list[int]] = {}
         for community, grid in sorted(self.grids):
             alone.setdefault(community, []).append(grid)
-        for community, grids in alone.items():
-            query |= Q(community_id=community, **{f"{grid_field}__in": grids})
-        return Q(street_id=self.street) & query
+        parts.extend(Q(community_id=community, **{f"{grid_field}__in": grids}) for community, grids in alone.items())
+        if not parts:
+            return Q(pk__in=[])
+        return Q(street_id=self.street) & reduce(operator.or_, parts)
 
 
 def reach_in(user: Any, street: Street | Community, communities: list[Community]) -> Reach:
