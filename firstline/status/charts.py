@@ -30,23 +30,24 @@ class Series:
 
 @dataclass(frozen=True)
 class Panel:
+    """One series: coordinates are SVG numbers, written out here (the template prints them as they are)."""
+
     label: str
     colour: str
-    top: float  # y of the panel's top edge
-    label_y: float  # y of the baseline of its name
-    baseline: float  # y of zero
-    peak_y: float  # y of the peak value
+    label_y: str  # baseline of its name
+    baseline: str  # y of zero
+    peak_y: str  # y of the peak value
     peak: int  # the largest value, the top of the panel's scale
     latest: int | None
-    latest_y: float | None
-    value_y: float | None  # baseline of the latest value's text
+    latest_y: str  # y of the latest value's dot ("" without one)
+    value_y: str  # baseline of the latest value's text
     lines: list[str]  # SVG polyline points; a day without a count breaks the line
     points: int  # days drawn
 
 
 @dataclass(frozen=True)
 class Tick:
-    x: float
+    x: str
     label: str
     anchor: str  # text-anchor: the first label starts at its day, the last ends at it
 
@@ -55,12 +56,17 @@ class Tick:
 class TrendChart:
     width: int
     height: int
-    left: float
-    right: float  # x of the last day
-    value_x: float  # x of the latest values, right of the lines
+    left: str
+    right: str  # x of the last day
+    value_x: str  # x of the latest values, right of the lines
     panels: list[Panel]
     ticks: list[Tick]
-    axis_y: float  # y of the day axis' labels
+    axis_y: str  # baseline of the day axis' labels
+
+
+def _n(value: float) -> str:
+    """An SVG coordinate: one decimal at most, no locale."""
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def _x(index: int, count: int) -> float:
@@ -70,6 +76,7 @@ def _x(index: int, count: int) -> float:
 
 def trend_chart(days: list[date], series: list[Series], tick_labels: dict[int, str]) -> TrendChart:
     """The layout of ``series`` over ``days``; ``tick_labels`` maps a day's index to the label under it."""
+    xs = [_n(_x(index, len(days))) for index in range(len(days))]
     panels = []
     for n, line in enumerate(series):
         top = n * PANEL_HEIGHT
@@ -79,17 +86,17 @@ def trend_chart(days: list[date], series: list[Series], tick_labels: dict[int, s
         scale = PLOT_HEIGHT / peak if peak else 0
 
         def y(value: int, baseline: float = baseline, scale: float = scale) -> float:
-            return round(baseline - value * scale, 1)
+            return baseline - value * scale
 
         lines: list[str] = []
         run: list[str] = []
-        for index, value in enumerate(line.values):
+        for x, value in zip(xs, line.values, strict=True):
             if value is None:
                 if run:
                     lines.append(" ".join(run))
                 run = []
                 continue
-            run.append(f"{_x(index, len(days)):.1f},{y(value)}")
+            run.append(f"{x},{_n(y(value))}")
         if run:
             lines.append(" ".join(run))
         latest = line.values[-1] if line.values else None
@@ -97,14 +104,13 @@ def trend_chart(days: list[date], series: list[Series], tick_labels: dict[int, s
             Panel(
                 label=line.label,
                 colour=line.colour,
-                top=top,
-                label_y=top + 13,
-                baseline=baseline,
-                peak_y=y(peak),
+                label_y=_n(top + 13),
+                baseline=_n(baseline),
+                peak_y=_n(y(peak)),
                 peak=peak,
                 latest=latest,
-                latest_y=y(latest) if latest is not None else None,
-                value_y=y(latest) + 4 if latest is not None else None,
+                latest_y=_n(y(latest)) if latest is not None else "",
+                value_y=_n(y(latest) + 4) if latest is not None else "",
                 lines=lines,
                 points=len(known),
             )
@@ -112,16 +118,16 @@ def trend_chart(days: list[date], series: list[Series], tick_labels: dict[int, s
     axis_y = len(series) * PANEL_HEIGHT
     last = len(days) - 1
     ticks = [
-        Tick(_x(index, len(days)), label, "start" if index == 0 else "end" if index == last else "middle")
+        Tick(xs[index], label, "start" if index == 0 else "end" if index == last else "middle")
         for index, label in sorted(tick_labels.items())
     ]
     return TrendChart(
         width=WIDTH,
         height=axis_y + AXIS_HEIGHT,
-        left=LEFT,
-        right=_x(len(days) - 1, len(days)),
-        value_x=_x(len(days) - 1, len(days)) + 6,
+        left=_n(LEFT),
+        right=xs[-1],
+        value_x=_n(_x(last, len(days)) + 6),
         panels=panels,
         ticks=ticks,
-        axis_y=axis_y + 15,
+        axis_y=_n(axis_y + 15),
     )

@@ -465,9 +465,9 @@ def test_its_query_count_does_not_grow_with_the_street(changes, street_officer, 
     assert queries() == small
 
 
-def test_the_street_dashboard_takes_fourteen_queries(changes, street_officer, login, django_assert_max_num_queries):
-    """Session, user, memberships, street, communities, residents, four kinds of change, trend, session save (3)."""
+def test_the_street_dashboard_takes_eleven_queries(changes, street_officer, login, django_assert_num_queries):
+    """Session, user, memberships, street, communities, grids and colours, today's changes, trend, session save (3)."""
     client = login(street_officer)
 
-    with django_assert_max_num_queries(14):
+    with django_assert_num_queries(11):
         assert client.get(street_url(changes.street)).status_code == 200
