@@ -202,8 +202,9 @@ class Dashboard:
     trend: list[TrendDay]
 
 
-def _scoped(model: Any, user: Any, reach: Reach, grid_field: str = "grid_id") -> Any:
-    return model.objects.visible_to(user, "view_aggregates").filter(reach.q(grid_field))
+def _scoped(model: Any, user: Any, reach: Reach, **lookups: Any) -> Any:
+    """The rows of ``model`` in the reach that the user may count, narrowed by ``lookups``."""
+    return model.objects.visible_to(user, "view_aggregates").filter(reach.q(), **lookups)
 
 
 def _count(queryset: Any, distinct: str = "") -> Subquery:
@@ -246,22 +247,22 @@ def _grids_counted(user: Any, reach: Reach) -> list[tuple[Grid, Colours]]:
 def todays_changes(user: Any, reach: Reach, today: date) -> TodaysChanges:
     """Today's changes in the reach, in one query of six counts, each over a range of a (community, time) index."""
     start, end = day_range(today)
-    isolations = _scoped(IsolationOrder, user, reach)
-    referrals = _scoped(Referral, user, reach)
     # A task is due after it is created: the bound on ``due_at`` lets the (community,
     # state, due_at) index skip the tasks of the days before, with a day to spare.
-    tasks = _scoped(Task, user, reach).filter(state__in=Task.State.values, due_at__gte=start - timedelta(days=1))
+    since = {"state__in": Task.State.values, "due_at__gte": start - timedelta(days=1)}
     counts = {
-        "new_isolations": _count(isolations.filter(starts_at__gte=start, starts_at__lt=end)),
-        "releases": _count(isolations.filter(released_at__gte=start, released_at__lt=end)),
+        "new_isolations": _count(_scoped(IsolationOrder, user, reach, starts_at__gte=start, starts_at__lt=end)),
+        "releases": _count(_scoped(IsolationOrder, user, reach, released_at__gte=start, released_at__lt=end)),
         "fevers": _count(
-            _scoped(CheckIn, user, reach).filter(is_fever=True, taken_at__gte=start, taken_at__lt=end),
+            _scoped(CheckIn, user, reach, is_fever=True, taken_at__gte=start, taken_at__lt=end),
             distinct="resident_id",
         ),
-        "referrals_out": _count(referrals.filter(in_transit_at__gte=start, in_transit_at__lt=end)),
-        "referrals_back": _count(referrals.filter(closed_at__gte=start, closed_at__lt=end)),
+        "referrals_out": _count(_scoped(Referral, user, reach, in_transit_at__gte=start, in_transit_at__lt=end)),
+        "referrals_back": _count(_scoped(Referral, user, reach, closed_at__gte=start, closed_at__lt=end)),
         "missed_checkins": _count(
-            tasks.filter(kind=Task.Kind.MISSED_CHECKIN, created_at__gte=start, created_at__lt=end)
+            _scoped(
+                Task, user, reach, kind=Task.Kind.MISSED_CHECKIN, created_at__gte=start, created_at__lt=end, **since
+            )
         ),
     }
     found: dict[str, Any] = dict(Street.objects.filter(pk=reach.street).values(**counts).first() or {})
@@ -272,8 +273,7 @@ def trend(user: Any, reach: Reach, today: date, live: Colours) -> list[TrendDay]
     """The kept counts of the past days and today's live ones, oldest first, one entry per day."""
     first = today - timedelta(days=TREND_DAYS - 1)
     kept = (
-        _scoped(DailyCount, user, reach)
-        .filter(day__gte=first, day__lt=today)
+        _scoped(DailyCount, user, reach, day__gte=first, day__lt=today)
         .order_by()
         .values("day")
         .annotate(**{f"n_{colour}": Sum(colour) for colour in COLOURS})
