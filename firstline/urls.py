@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("firstline.status.worker_urls")),
     path("", include("firstline.tasks.urls")),
     path("", include("firstline.status.urls")),
+    path("", include("firstline.status.dashboard_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from firstline.places.models import (
     Zone,
     bump_map_version,
 )
+from firstline.status.daily import rebuild_daily_counts
 
 BATCH = 2000
 
@@ -198,7 +200,11 @@ def build_demo(plan: p.Plan) -> dict[str, int]:
     )  # fmt: skip
 
     users = _create_logins(plan, places)
+    # The street has been in the ledger since before the four weeks of history began.
+    Resident.objects.filter(street=street).update(created_at=now - timedelta(days=60))
     history = write_history(plan, street, residents, person_plans, now)
+    today = timezone.localdate(now)
+    history["daily_counts"] = rebuild_daily_counts(today - timedelta(days=29), today)
     for community in communities:
         bump_map_version(community.id)  # bulk rows: no save signals
     counts = {

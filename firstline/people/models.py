@@ -109,6 +109,12 @@ class Resident(models.Model):
             models.Index(fields=["grid", "id"], name="resident_grid_idx"),
             models.Index(fields=["community", "status"], name="resident_status_idx"),
             models.Index(fields=["community", "name"], name="resident_name_idx"),
+            # The dashboard's live counts by colour, read from this index alone (status.dashboard).
+            models.Index(
+                fields=["street", "community", "grid", "status"],
+                condition=models.Q(left_at__isnull=True),
+                name="resident_colour_idx",
+            ),
         ]
 
     def __str__(self) -> str:

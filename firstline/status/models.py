@@ -162,6 +162,8 @@ class IsolationOrder(Placed):
         indexes = [
             models.Index(fields=["resident", "released_at"], name="isolation_resident_idx"),
             models.Index(fields=["community", "released_at", "planned_end"], name="isolation_open_idx"),
+            # The isolations that started today, on the dashboard.
+            models.Index(fields=["community", "starts_at"], name="isolation_start_idx"),
         ]
 
     @property
@@ -304,6 +306,8 @@ class CheckIn(Placed):
         indexes = [
             models.Index(fields=["resident", "taken_at"], name="checkin_resident_idx"),
             models.Index(fields=["community", "taken_at"], name="checkin_day_idx"),
+            # Today's fevers on the dashboard, without reading every check-in of the day.
+            models.Index(fields=["community", "taken_at"], condition=models.Q(is_fever=True), name="checkin_fever_idx"),
         ]
 
     @property

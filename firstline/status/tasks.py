@@ -5,7 +5,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from firstline.status import jobs, letters, map  # noqa: F401 (letters, map: their jobs must be known to the consumer)
+from firstline.status import daily, jobs, letters, map  # noqa: F401 (their jobs must be known to the consumer)
 from firstline.tasks.actions import escalate_overdue
 
 

@@ -250,6 +250,9 @@ ROUTES: dict[str, Route] = {
         post=a1(403),
         post_data=lambda w: {"floors": 2, "entrances": 1, "rooms_per_floor": 2},
     ),
+    # Counts only: each persona counts her own grid; no resident is named.
+    "dashboard:community": Route(kwargs=COMMUNITY),
+    "dashboard:street": Route(kwargs=lambda w: {"street": w.street.code}),
     "people:overview": Route(kwargs=COMMUNITY),
     "people:residents": Route(kwargs=COMMUNITY, post=200, post_data=lambda w: {"q": "张"}, writes=False),
     "people:household": Route(kwargs=HOUSEHOLD, get=a1()),
