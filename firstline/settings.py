@@ -202,8 +202,8 @@ HUEY = {
 }
 
 # --- Ledger behaviour
-# In-process caches: the default (rate limits…) and the drawn battle maps, kept per map version
-# (a 5,000-household map is ~0.5 MB: at most 32 kept per process).
+# In-process caches: the default (rate limits…) and "maps": the drawn battle maps and the dashboard's
+# colour counts, kept per community map version (a 5,000-household map is ~0.5 MB: 32 kept per process).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
     "maps": {

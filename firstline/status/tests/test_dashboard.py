@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -456,6 +457,7 @@ def test_its_query_count_does_not_grow_with_the_street(changes, street_officer, 
     url = street_url(changes.street) if page == "street" else community_url(changes.community)
 
     def queries() -> int:
+        caches["maps"].clear()  # counted afresh each time (a kept count reads no resident)
         with CaptureQueriesContext(connection) as captured:
             assert client.get(url).status_code == 200
         return len(captured)
@@ -463,6 +465,25 @@ def test_its_query_count_does_not_grow_with_the_street(changes, street_officer, 
     small = queries()
     grow(changes, communities=3, grids=4)
     assert queries() == small
+
+
+def test_the_colour_counts_are_kept_until_a_resident_of_the_reach_changes(world, login):
+    """Kept per community map version: a colour change (the engine's settle) is counted at once."""
+    from firstline.status.actions import do_record_gate_reading
+
+    client = login(world.admin)
+    url = community_url(world.community)
+
+    def reds_and_yellows() -> tuple[int, int]:
+        totals = client.get(url).context["board"].totals
+        return totals.of("home_isolation"), totals.of("observation")
+
+    assert reds_and_yellows() == (0, 0)
+    with CaptureQueriesContext(connection) as captured:
+        reds_and_yellows()
+    assert not [q for q in captured if "people_resident" in q["sql"]]  # kept: no resident read
+    do_record_gate_reading(world.admin, world.resident_a1, "38.0")
+    assert reds_and_yellows() == (0, 1)
 
 
 def test_the_street_dashboard_takes_eleven_queries(changes, street_officer, login, django_assert_num_queries):
