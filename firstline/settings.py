@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "firstline.people",
     "firstline.status",
     "firstline.tasks",
+    "firstline.gates",
 ]
 
 MIDDLEWARE = [

@@ -47,6 +47,7 @@ from firstline.audit.log import client_ip
 from firstline.people.models import Resident, Status
 from firstline.places.models import Building, Community, Gate, Household
 from firstline.scoping import get_visible_or_404, require, user_can
+from firstline.sealing import mask_name as masked_name
 from firstline.status import letters
 from firstline.status.actions import CheckInConflictError, clean_symptoms, clean_temperature, do_record_checkin
 from firstline.status.declarations import (
@@ -93,12 +94,6 @@ def count_attempt(request: HttpRequest, bucket: str, window: int = CODE_WINDOW_S
         cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, window)
-
-
-def masked_name(name: str) -> str:
-    """``张三`` → ``张*``, ``欧阳娜娜`` → ``欧***``: enough for a family to tell who is who, no more."""
-    name = (name or "").strip()
-    return name[:1] + "*" * max(len(name) - 1, 1) if name else "*"
 
 
 # --- self check-in ------------------------------------------------------------------------------

@@ -1,0 +1,203 @@
+"""Every write to passes: keys, issuing, revoking, and the suspension that follows isolation.
+
+A household's outing passes are suspended in the same transaction that opens a
+home-isolation order of one of its members (``status.actions.isolation_opened``),
+and restored when no member is under home isolation any more. Every change of a
+pass's state publishes a new signed revocation list of its community.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from firstline.audit.log import record
+from firstline.gates import tokens
+from firstline.gates.models import Pass, RevocationList, SigningKey
+from firstline.people.models import Resident
+from firstline.scoping import require
+from firstline.sealing import mask_name
+from firstline.status.actions import isolation_closed, isolation_opened
+from firstline.status.models import IsolationOrder
+
+# How long a rotated-out key still verifies: the longest a pass may be valid.
+MAX_PASS_DAYS = 31
+DEFAULT_DAYS: dict[str, int] = {Pass.Kind.OUTING: 14, Pass.Kind.WORKER: 30, Pass.Kind.VEHICLE: 30, Pass.Kind.VISITOR: 1}
+
+
+def signing_key() -> SigningKey:
+    """The key that signs new passes (made on first use)."""
+    key = SigningKey.objects.filter(signs_until__isnull=True).order_by("-key_id").first()
+    if key is None:
+        key = _new_key()
+    return key
+
+
+def _new_key() -> SigningKey:
+    private = tokens.new_private_key()
+    last = SigningKey.objects.aggregate(last=Max("key_id"))["last"] or 0
+    return SigningKey.objects.create(
+        key_id=last + 1, public_key=tokens.public_bytes(private), private_key_sealed=tokens.seal_private_key(private)
+    )
+
+
+def rotate_keys(now: datetime | None = None) -> SigningKey:
+    """A new key signs from now on; the old one verifies until every pass it signed has expired."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        SigningKey.objects.filter(signs_until__isnull=True).update(
+            signs_until=now, verifies_until=now + timedelta(days=MAX_PASS_DAYS)
+        )
+        return _new_key()
+
+
+def verifying_keys(now: datetime | None = None) -> dict[int, bytes]:
+    now = now or timezone.now()
+    keys = SigningKey.objects.exclude(verifies_until__lte=now).values_list("key_id", "public_key")
+    return {key_id: bytes(public) for key_id, public in keys}
+
+
+def token_for(item: Pass) -> str:
+    """The pass's token (Ed25519 signatures are deterministic: the same token each time)."""
+    key = SigningKey.objects.get(key_id=item.key_id)
+    claims = tokens.Claims(
+        key_id=item.key_id,
+        serial=item.serial,
+        community=item.community_id,
+        gate=item.gate_id or 0,
+        valid_from=int(item.valid_from.timestamp()),
+        valid_until=int(item.valid_until.timestamp()),
+        kind=item.kind,
+        rule=item.rule,
+    )
+    return tokens.encode(claims, tokens.unseal_private_key(key.private_key_sealed))
+
+
+def _isolated(household_id: int) -> bool:
+    return IsolationOrder.objects.filter(
+        resident__household_id=household_id, kind=IsolationOrder.Kind.HOME, released_at__isnull=True
+    ).exists()
+
+
+def do_issue_pass(
+    actor: Any,
+    resident: Resident,
+    kind: str = Pass.Kind.OUTING,
+    *,
+    days: int | None = None,
+    gate: Any = None,
+    plate: str = "",
+    request: Any = None,
+) -> tuple[Pass, str]:
+    """Issue a pass to a resident; returns it and its token. An outing pass of an isolated household
+    is issued suspended (it will work once the isolation is released)."""
+    role = require(actor, "edit_ledger", resident)
+    if kind not in Pass.Kind.values:
+        raise ValidationError({"kind": _("Choose a kind of pass.")})
+    days = days or DEFAULT_DAYS[kind]
+    if not 1 <= days <= MAX_PASS_DAYS:
+        raise ValidationError({"days": _("A pass is valid for 1 to %(days)s days.") % {"days": MAX_PASS_DAYS}})
+    if gate is not None and gate.community_id != resident.community_id:
+        raise ValidationError({"gate": _("This gate is not in the resident's community.")})
+    if kind == Pass.Kind.VEHICLE and not plate.strip():
+        raise ValidationError({"plate": _("Enter the plate number.")})
+    now = timezone.now()
+    with transaction.atomic():
+        suspended = kind == Pass.Kind.OUTING and _isolated(resident.household_id)
+        item = Pass.objects.create(
+            serial=secrets.randbits(63),
+            kind=kind,
+            resident=resident,
+            household_id=resident.household_id,
+            street_id=resident.street_id,
+            community_id=resident.community_id,
+            grid_id=resident.grid_id,
+            building_id=resident.building_id,
+            gate=gate,
+            plate=plate.strip().upper(),
+            masked_name=mask_name(resident.name),
+            rule=1 if kind == Pass.Kind.OUTING else 0,
+            valid_from=now,
+            valid_until=now + timedelta(days=days),
+            key_id=signing_key().key_id,
+            state=Pass.State.SUSPENDED if suspended else Pass.State.ACTIVE,
+            state_changed_at=now if suspended else None,
+            issued_by=actor,
+        )
+        record("create", actor=actor, role=role, obj=item, detail={"kind": kind}, request=request)
+        if suspended:
+            publish_revocations(item.community_id)
+    return item, token_for(item)
+
+
+def do_revoke_pass(actor: Any, item: Pass, reason: str, request: Any = None) -> Pass:
+    role = require(actor, "edit_ledger", item)
+    if item.state == Pass.State.REVOKED:
+        raise ValidationError({"state": _("This pass is already revoked.")})
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the pass is revoked.")})
+    with transaction.atomic():
+        item.state, item.state_changed_at = Pass.State.REVOKED, timezone.now()
+        item.save(update_fields=["state", "state_changed_at"])
+        record("update", actor=actor, role=role, obj=item, reason=reason, detail={"state": "revoked"}, request=request)
+        publish_revocations(item.community_id)
+    return item
+
+
+def publish_revocations(community_id: int, now: datetime | None = None) -> RevocationList:
+    """A new signed version of the community's list: revoked and suspended passes still within validity."""
+    now = now or timezone.now()
+    current = Pass.objects.filter(community_id=community_id, valid_until__gt=now)
+    revoked = sorted(current.filter(state=Pass.State.REVOKED).values_list("serial", flat=True))
+    suspended = sorted(current.filter(state=Pass.State.SUSPENDED).values_list("serial", flat=True))
+    last = RevocationList.objects.filter(community_id=community_id).aggregate(last=Max("version"))["last"] or 0
+    key = signing_key()
+    issued_at = int(now.timestamp())
+    signature = tokens.sign_revocations(
+        community_id, last + 1, issued_at, revoked, tokens.unseal_private_key(key.private_key_sealed), suspended
+    )
+    return RevocationList.objects.create(
+        community_id=community_id,
+        version=last + 1,
+        issued_at=now,
+        serials=revoked,
+        suspended=suspended,
+        key_id=key.key_id,
+        signature=signature,
+    )
+
+
+def current_revocations(community_id: int) -> RevocationList:
+    """The newest list of the community (published now if it has none)."""
+    latest = RevocationList.objects.filter(community_id=community_id).order_by("-version").first()
+    return latest or publish_revocations(community_id)
+
+
+@receiver(isolation_opened, dispatch_uid="gates-suspend-on-isolation")
+def suspend_household_passes(sender: Any, order: IsolationOrder, **kwargs: Any) -> None:
+    household_id = order.resident.household_id
+    changed = Pass.objects.filter(
+        household_id=household_id, kind=Pass.Kind.OUTING, state=Pass.State.ACTIVE, valid_until__gt=timezone.now()
+    ).update(state=Pass.State.SUSPENDED, state_changed_at=timezone.now())
+    if changed:
+        publish_revocations(order.community_id)
+
+
+@receiver(isolation_closed, dispatch_uid="gates-restore-on-release")
+def restore_household_passes(sender: Any, order: IsolationOrder, **kwargs: Any) -> None:
+    household_id = order.resident.household_id
+    if _isolated(household_id):
+        return
+    changed = Pass.objects.filter(household_id=household_id, kind=Pass.Kind.OUTING, state=Pass.State.SUSPENDED).update(
+        state=Pass.State.ACTIVE, state_changed_at=timezone.now()
+    )
+    if changed:
+        publish_revocations(order.community_id)
