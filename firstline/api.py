@@ -24,6 +24,7 @@ from ninja.errors import AuthenticationError, HttpError
 
 from firstline.accounts.api import BearerToken, BrowserSession
 from firstline.accounts.api import router as accounts_router
+from firstline.gates.api import router as gates_router
 from firstline.people.api import router as people_router
 from firstline.status.api import router as status_router
 from firstline.tasks.api import router as tasks_router
@@ -77,3 +78,4 @@ api.add_router("/auth", accounts_router)
 api.add_router("/", people_router)
 api.add_router("/", status_router)
 api.add_router("/", tasks_router)
+api.add_router("/", gates_router)

@@ -9,6 +9,7 @@ Capabilities:
 - ``grant``: give temporary grants inside the membership's place
 - ``record_health``: record check-ins, visits and temperatures of residents in scope
 - ``work_tasks``: see and do the tasks of the place (the task inbox)
+- ``guard_gate``: check passes and record scans at a gate (sync its keys and revocation list)
 - ``manage_rules``: keep the risk-area list and the community's screening rules
 - ``approve_exports``: approve or refuse ledger exports that need approval (large or
   unmasked) inside the membership's place; an approver's own exports need none
@@ -43,13 +44,15 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Role.STREET_OFFICER: frozenset(
         LEDGER_READ | {"manage_places", "grant", "approve_exports", "work_tasks", "manage_rules"}
     ),
-    Role.COMMUNITY_ADMIN: frozenset(LEDGER_WORK | {"manage_places", "grant", "approve_exports", "manage_rules"}),
-    Role.COMMUNITY_WORKER: frozenset(LEDGER_WORK),
+    Role.COMMUNITY_ADMIN: frozenset(
+        LEDGER_WORK | {"manage_places", "grant", "approve_exports", "manage_rules", "guard_gate"}
+    ),
+    Role.COMMUNITY_WORKER: frozenset(LEDGER_WORK | {"guard_gate"}),
     Role.GRID_LEADER: frozenset(LEDGER_WORK),
     Role.GRID_WORKER: frozenset(LEDGER_WORK),
     Role.BUILDING_LEADER: frozenset(HELPER),
     Role.VOLUNTEER: frozenset(HELPER),
-    Role.GATE_GUARD: frozenset(),
+    Role.GATE_GUARD: frozenset({"guard_gate"}),
     Role.PROPERTY_STAFF: frozenset(LEDGER_READ),
     Role.DEPARTMENT_LIAISON: frozenset(),
     Role.UPPER_LEVEL_VIEWER: frozenset({"view_aggregates"}),

@@ -65,6 +65,12 @@ def _import_job(w: World):
     return job
 
 
+def _a1_pass(w: World) -> dict[str, str]:
+    from firstline.gates.actions import do_issue_pass
+
+    return {"code": do_issue_pass(w.admin, w.resident_a1)[0].code}
+
+
 def _a1_task(w: World) -> dict[str, str]:
     task = open_task(Task.Kind.VISIT, resident=w.resident_a1, note="上门看看", dedupe_key="route-walk")
     return {"code": task.code}
@@ -192,6 +198,13 @@ ROUTES: dict[str, Route] = {
     "api:search_residents": Route(get=None, post=200, post_data=lambda w: {"q": "张"}, json_body=True, writes=False),
     "api:get_resident": Route(kwargs=RESIDENT, get=a1()),
     "api:get_household": Route(kwargs=HOUSEHOLD, get=a1()),
+    "api:issue_pass": Route(
+        get=None, post=a1(201, viewer=403), post_data=lambda w: {"resident": w.resident_a1.code}, json_body=True
+    ),
+    "api:revoke_pass": Route(
+        kwargs=_a1_pass, get=None, post=a1(200, viewer=403), post_data=lambda w: {"reason": "遗失"}, json_body=True
+    ),
+    "api:gate_sync": Route(kwargs=GATE, get=403),  # gate guards and community staff only
     "api:register_arrival": Route(
         get=None,
         post=a1(201, viewer=403),

@@ -1,0 +1,112 @@
+"""Passes API: issue and revoke passes, and the gate's sync (keys, revocation list, rules) for offline checks.
+
+The sync is what a gate phone needs to check passes without signal: the public
+keys that still verify, the community's newest signed revocation list and the rules
+— no personal data. Passes are named by code; outside the caller's scope is 404.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, Router, Schema, Status
+
+from firstline.accounts.api import Error
+from firstline.gates.actions import (
+    current_revocations,
+    do_issue_pass,
+    do_revoke_pass,
+    token_for,
+    verifying_keys,
+)
+from firstline.gates.models import Pass
+from firstline.people.models import Resident
+from firstline.places.models import Gate
+from firstline.scoping import get_visible_or_404, role_for
+from firstline.status.rules import rules_for
+
+router = Router(tags=["gates"])
+
+
+class PassIn(Schema):
+    resident: str = Field(max_length=16, description="resident code")
+    kind: str = Field("outing", max_length=10, description="outing, worker, vehicle or visitor")
+    days: int | None = Field(None, ge=1, le=31, description="validity in days (default by kind)")
+    gate: str | None = Field(None, max_length=16, description="gate code; empty: any gate of the community")
+    plate: str = Field("", max_length=16, description="vehicle passes: the plate number")
+
+
+class PassOut(Schema):
+    code: str
+    token: str = Field(description="signed token, shown as a QR code")
+    kind: str
+    state: str = Field(description="active, suspended (household under isolation) or revoked")
+    masked_name: str
+    valid_from: datetime
+    valid_until: datetime
+
+
+class RevokeIn(Schema):
+    reason: str = Field(max_length=200)
+
+
+def _out(item: Pass) -> dict[str, Any]:
+    return {
+        "code": item.code,
+        "token": token_for(item),
+        "kind": item.kind,
+        "state": item.state,
+        "masked_name": item.masked_name,
+        "valid_from": item.valid_from,
+        "valid_until": item.valid_until,
+    }
+
+
+@router.post("/passes", response={201: PassOut, 400: Error, 403: Error, 404: Error}, summary="Issue a pass")
+def issue_pass(request: HttpRequest, body: PassIn) -> Any:
+    resident = get_visible_or_404(Resident.objects.visible_to(request.user), code=body.resident)
+    gate = get_visible_or_404(Gate.objects.visible_to(request.user), code=body.gate) if body.gate else None
+    item, _token = do_issue_pass(
+        request.user, resident, body.kind, days=body.days, gate=gate, plate=body.plate, request=request
+    )
+    return Status(201, _out(item))
+
+
+@router.post("/passes/{code}/revoke", response={200: PassOut, 400: Error, 403: Error, 404: Error})
+def revoke_pass(request: HttpRequest, code: str, body: RevokeIn) -> Any:
+    item = get_visible_or_404(Pass.objects.visible_to(request.user), code=code)
+    return _out(do_revoke_pass(request.user, item, body.reason, request=request))
+
+
+@router.get("/gates/{code}/sync", response={200: dict, 403: Error, 404: Error}, summary="What a gate checks offline")
+def gate_sync(request: HttpRequest, code: str) -> Any:
+    gate = get_visible_or_404(Gate.objects.visible_to(request.user), code=code)
+    if not role_for(request.user, "guard_gate", gate):
+        raise PermissionDenied
+    now = timezone.now()
+    revocations = current_revocations(gate.community_id)
+    rules = rules_for(gate.community_id)
+    return {
+        "gate": {"id": gate.id, "code": gate.code, "community": gate.community_id},
+        "generated_at": int(now.timestamp()),
+        "keys": [
+            {"key_id": key_id, "public_key": base64.b64encode(public).decode()}
+            for key_id, public in sorted(verifying_keys(now).items())
+        ],
+        "revocations": {
+            "community": revocations.community_id,
+            "version": revocations.version,
+            "issued_at": int(revocations.issued_at.timestamp()),
+            # Serials as 16 hex digits: as they sit in the token (and never mistaken for an ID number).
+            "serials": [f"{serial:016x}" for serial in revocations.serials],
+            "suspended": [f"{serial:016x}" for serial in revocations.suspended],
+            "key_id": revocations.key_id,
+            "signature": base64.b64encode(bytes(revocations.signature)).decode(),
+        },
+        "rules": {"fever_threshold": str(rules.fever_threshold)},
+    }
