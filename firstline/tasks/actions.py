@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from firstline.accounts.models import Membership, User
 from firstline.accounts.roles import Role
 from firstline.audit.log import record
+from firstline.places.models import Building, Community, Grid
 from firstline.scoping import role_for
 from firstline.tasks.models import Task, TaskEvent
 
@@ -113,13 +114,9 @@ def open_task(
         created_at=at,
     )
     task.street_id = anchor.street_id
-    task.community_id = anchor.community_id if hasattr(anchor, "community_id") else anchor.id
-    task.grid_id = getattr(anchor, "grid_id", None)
-    task.building_id = getattr(anchor, "building_id", None)
-    if anchor.__class__.__name__ == "Grid":
-        task.grid_id = anchor.id
-    elif anchor.__class__.__name__ == "Building":
-        task.building_id = anchor.id
+    task.community_id = anchor.id if isinstance(anchor, Community) else anchor.community_id
+    task.grid_id = anchor.id if isinstance(anchor, Grid) else getattr(anchor, "grid_id", None)
+    task.building_id = anchor.id if isinstance(anchor, Building) else getattr(anchor, "building_id", None)
     # To whoever holds the role now: a reading synced late may have been taken before their shift began.
     _assign(task, level, max(at, timezone.now()))
     task.due_at = due_at or at + timedelta(hours=due_hours(task))

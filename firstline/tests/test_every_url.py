@@ -411,7 +411,7 @@ def database_state() -> dict[str, list[tuple]]:
     """Every row of every FirstLine table (and users), to prove that a refused write changed nothing."""
     state = {}
     for model in apps.get_models():
-        if model._meta.app_label in {"places", "people", "accounts", "audit", "status", "tasks"}:
+        if model._meta.app_label in {"places", "people", "accounts", "audit", "status", "tasks", "gates"}:
             state[model._meta.label] = list(model.objects.order_by("pk").values_list())
     return state
 
