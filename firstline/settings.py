@@ -174,6 +174,14 @@ SCREENING = {
     "urgent_task_due_hours": env_int("FIRSTLINE_URGENT_TASK_DUE_HOURS", 2),
 }
 
+# Gates (overridable per community in GateRules): the outing quota and how old a gate phone's list may be.
+GATES = {
+    "outing_people": env_int("FIRSTLINE_OUTING_PEOPLE", 1),  # people of one household out per period
+    "outing_every_days": env_int("FIRSTLINE_OUTING_EVERY_DAYS", 2),
+    "outing_hours": env_int("FIRSTLINE_OUTING_HOURS", 2),  # longer out is overdue: flagged, and a task
+    "list_max_age_hours": env_int("FIRSTLINE_GATE_LIST_MAX_AGE_HOURS", 12),
+}
+
 # --- Static files (served by whitenoise; vendored front-end assets live in static/vendor)
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"

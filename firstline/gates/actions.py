@@ -112,8 +112,10 @@ def do_issue_pass(
     now = timezone.now()
     with transaction.atomic():
         suspended = kind == Pass.Kind.OUTING and _isolated(resident.household_id)
+        serial = new_serial(resident.community_id)
         item = Pass.objects.create(
-            serial=secrets.randbits(63),
+            serial=serial,
+            short_code=tokens.short_code(serial),
             kind=kind,
             resident=resident,
             household_id=resident.household_id,
@@ -136,6 +138,14 @@ def do_issue_pass(
         if suspended:
             publish_revocations(item.community_id)
     return item, token_for(item)
+
+
+def new_serial(community_id: int) -> int:
+    """A random pass id whose short code no other pass of the community has."""
+    while True:
+        serial = secrets.randbits(63)
+        if not Pass.objects.filter(community_id=community_id, short_code=tokens.short_code(serial)).exists():
+            return serial
 
 
 def do_revoke_pass(actor: Any, item: Pass, reason: str, request: Any = None) -> Pass:

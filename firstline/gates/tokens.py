@@ -56,6 +56,27 @@ class Claims:
     rule: int
 
 
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+SHORT_CODE_BITS = 35  # 7 characters of Crockford base32
+
+
+def short_code(serial: int) -> str:
+    """The code printed under a pass's QR code: the serial's top 35 bits, 7 characters of Crockford base32."""
+    value = serial >> (63 - SHORT_CODE_BITS)
+    return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(30, -1, -5))
+
+
+def short_code_value(text: str) -> int | None:
+    """A typed short code as its number (O→0, I/L→1, spaces and dashes ignored); None if it cannot be one."""
+    cleaned = "".join(text.split()).replace("-", "").upper().translate(str.maketrans("OIL", "011"))
+    if len(cleaned) != 7 or any(char not in CROCKFORD for char in cleaned):
+        return None
+    value = 0
+    for char in cleaned:
+        value = value * 32 + CROCKFORD.index(char)
+    return value
+
+
 def new_private_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
 

@@ -26,6 +26,8 @@ class Task(models.Model):
         FEVER = "fever", _("fever")
         DECLARATION = "declaration", _("self-declaration to check")
         CARE = "care", _("care")
+        OVERDUE_RETURN = "overdue_return", _("not back from an outing")
+        GATE = "gate", _("gate")
         OTHER = "other", _("other")
 
     class State(models.TextChoices):
