@@ -1,9 +1,14 @@
-"""Every write to passes: keys, issuing, revoking, and the suspension that follows isolation.
+"""Every write to passes: keys, issuing, revoking, residents' requests, and the suspension that follows isolation.
 
 A household's outing passes are suspended in the same transaction that opens a
 home-isolation order of one of its members (``status.actions.isolation_opened``),
 and restored when no member is under home isolation any more. Every change of a
 pass's state publishes a new signed revocation list of its community.
+
+A resident asks for a pass through the household's session (the code on the
+household's letter): ``do_request_pass`` keeps one pending request per resident and
+kind; staff holding ``edit_ledger`` over the resident approve it (a pass is issued
+by ``do_issue_pass``) or decline it with a note.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.dispatch import receiver
@@ -21,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from firstline.audit.log import record
 from firstline.gates import tokens
-from firstline.gates.models import Pass, RevocationList, SigningKey
+from firstline.gates.models import Pass, PassRequest, RevocationList, SigningKey
 from firstline.people.models import Resident
 from firstline.scoping import require
 from firstline.sealing import mask_name
@@ -65,9 +70,18 @@ def verifying_keys(now: datetime | None = None) -> dict[int, bytes]:
     return {key_id: bytes(public) for key_id, public in keys}
 
 
-def token_for(item: Pass) -> str:
-    """The pass's token (Ed25519 signatures are deterministic: the same token each time)."""
-    key = SigningKey.objects.get(key_id=item.key_id)
+def token_for(item: Pass, keys: dict[int, Any] | None = None) -> str:
+    """The pass's token (Ed25519 signatures are deterministic: the same token each time).
+
+    ``keys`` (key id → unsealed private key) spares a query and an unsealing per pass
+    when many tokens are made at once (a sheet of cards).
+    """
+    private = keys.get(item.key_id) if keys is not None else None
+    if private is None:
+        key = SigningKey.objects.get(key_id=item.key_id)
+        private = tokens.unseal_private_key(key.private_key_sealed)
+        if keys is not None:
+            keys[item.key_id] = private
     claims = tokens.Claims(
         key_id=item.key_id,
         serial=item.serial,
@@ -78,7 +92,7 @@ def token_for(item: Pass) -> str:
         kind=item.kind,
         rule=item.rule,
     )
-    return tokens.encode(claims, tokens.unseal_private_key(key.private_key_sealed))
+    return tokens.encode(claims, private)
 
 
 def _isolated(household_id: int) -> bool:
@@ -211,3 +225,118 @@ def restore_household_passes(sender: Any, order: IsolationOrder, **kwargs: Any) 
     )
     if changed:
         publish_revocations(order.community_id)
+
+
+# --- residents' requests -------------------------------------------------------------------------
+
+REQUESTABLE = (Pass.Kind.OUTING, Pass.Kind.WORKER, Pass.Kind.VEHICLE)
+
+
+def household_isolated(household_id: int) -> bool:
+    """Whether a member of the household is under home isolation now (its outing passes are suspended)."""
+    return _isolated(household_id)
+
+
+def do_request_pass(
+    household_login: Any,
+    resident: Resident,
+    kind: str = Pass.Kind.OUTING,
+    *,
+    reason: str = "",
+    plate: str = "",
+    request: Any = None,
+) -> PassRequest:
+    """A resident asks for a pass through the household's session (``household_login``).
+
+    Only a current member of the login's household may be named; one request per
+    resident and kind may wait at a time. An outing pass asked for by a household under
+    isolation is accepted (staff see it marked; a pass issued now would be suspended).
+    """
+    if (
+        household_login is None
+        or household_login.revoked_at is not None
+        or household_login.household_id != resident.household_id
+        or resident.left_at is not None
+    ):
+        raise PermissionDenied
+    if kind not in REQUESTABLE:
+        raise ValidationError({"kind": _("Choose a kind of pass.")})
+    reason, plate = (reason or "").strip(), (plate or "").strip().upper()
+    if len(reason) > 200:
+        raise ValidationError({"reason": _("Keep the reason under 200 characters.")})
+    if kind == Pass.Kind.VEHICLE and not plate:
+        raise ValidationError({"plate": _("Enter the plate number.")})
+    if len(plate) > 16:
+        raise ValidationError({"plate": _("A plate number has at most 16 characters.")})
+    with transaction.atomic():
+        waiting = PassRequest.objects.select_for_update().filter(
+            resident=resident, kind=kind, state=PassRequest.State.PENDING
+        )
+        if waiting.exists():
+            raise ValidationError({"kind": _("A request for this kind of pass is already waiting for this member.")})
+        isolated = kind == Pass.Kind.OUTING and _isolated(resident.household_id)
+        item = PassRequest.objects.create(
+            resident=resident,
+            household_id=resident.household_id,
+            street_id=resident.street_id,
+            community_id=resident.community_id,
+            grid_id=resident.grid_id,
+            building_id=resident.building_id,
+            kind=kind,
+            reason=reason,
+            plate=plate if kind == Pass.Kind.VEHICLE else "",
+        )
+        record("create", role="household", obj=item, detail={"kind": kind, "isolated": isolated}, request=request)
+    return item
+
+
+def _pending_for_update(item: PassRequest) -> PassRequest:
+    locked = PassRequest.objects.select_for_update().select_related("resident").get(pk=item.pk)
+    if locked.state != PassRequest.State.PENDING:
+        raise ValidationError({"state": _("This request was already decided.")})
+    return locked
+
+
+def do_approve_request(
+    actor: Any, request_obj: PassRequest, days: int | None = None, gate: Any = None, request: Any = None
+) -> tuple[Pass, str]:
+    """Approve a waiting request (``edit_ledger`` over it): the pass is issued, linked and returned with its token."""
+    role = require(actor, "edit_ledger", request_obj)
+    with transaction.atomic():
+        locked = _pending_for_update(request_obj)
+        if locked.resident.left_at is not None or locked.resident.household_id != locked.household_id:
+            raise ValidationError({"state": _("This resident no longer lives in the household.")})
+        item, token = do_issue_pass(
+            actor, locked.resident, locked.kind, days=days, gate=gate, plate=locked.plate, request=request
+        )
+        locked.state, locked.issued = PassRequest.State.APPROVED, item
+        locked.decided_by, locked.decided_at = actor, timezone.now()
+        locked.save(update_fields=["state", "issued", "decided_by", "decided_at"])
+        record(
+            "update",
+            actor=actor,
+            role=role,
+            obj=locked,
+            detail={"state": "approved", "pass": item.code},
+            request=request,
+        )
+    request_obj.refresh_from_db()
+    return item, token
+
+
+def do_decline_request(actor: Any, request_obj: PassRequest, note: str, request: Any = None) -> PassRequest:
+    """Decline a waiting request (``edit_ledger`` over it) with a note the household will read."""
+    role = require(actor, "edit_ledger", request_obj)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Say why the request is declined: the household will read it.")})
+    if len(note) > 200:
+        raise ValidationError({"note": _("Keep the note under 200 characters.")})
+    with transaction.atomic():
+        locked = _pending_for_update(request_obj)
+        locked.state, locked.decision_note = PassRequest.State.DECLINED, note
+        locked.decided_by, locked.decided_at = actor, timezone.now()
+        locked.save(update_fields=["state", "decision_note", "decided_by", "decided_at"])
+        record("update", actor=actor, role=role, obj=locked, reason=note, detail={"state": "declined"}, request=request)
+    request_obj.refresh_from_db()
+    return request_obj

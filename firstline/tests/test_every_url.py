@@ -167,6 +167,26 @@ def _letters_job(w: World) -> dict[str, str]:
     return {"code": w.building_a1.code, "token": token}
 
 
+def _a1_request(w: World):
+    from firstline.accounts.household_codes import do_issue_household_codes
+    from firstline.accounts.models import HouseholdLogin
+    from firstline.gates.actions import do_request_pass
+    from firstline.gates.models import PassRequest
+
+    found = PassRequest.objects.filter(resident=w.resident_a1, state=PassRequest.State.PENDING).first()
+    if found is None:
+        do_issue_household_codes(w.admin, [w.household_a1], only_missing=True)
+        household_login = HouseholdLogin.objects.get(household=w.household_a1, revoked_at__isnull=True)
+        found = do_request_pass(household_login, w.resident_a1, "outing", reason="买菜")
+    return found
+
+
+def _cards_job(w: World) -> dict[str, str]:
+    from firstline.gates.cards import do_print_cards
+
+    return {"code": w.building_a1.code, "token": do_print_cards(w.grid_worker, w.building_a1, "outing")}
+
+
 DECLARATION = lambda w: {"community": w.community.code, "code": _declaration(w).code}  # noqa: E731
 BUILDING = lambda w: {"code": w.building_a1.code}  # noqa: E731
 GATE = lambda w: {"code": w.gate.code}  # noqa: E731
@@ -377,6 +397,25 @@ ROUTES: dict[str, Route] = {
             "trip_number": "G1",
         },
     ),
+    "passes:list": Route(),  # each sees the passes of her own grid
+    "passes:detail": Route(kwargs=_a1_pass, get=a1()),  # the QR code only to those who may issue it
+    "passes:revoke": Route(kwargs=_a1_pass, get=405, post=a1(302, viewer=403), post_data=lambda w: {"reason": "遗失"}),
+    "passes:issue": Route(
+        kwargs=RESIDENT, get=a1(viewer=403), post=a1(302, viewer=403), post_data=lambda w: {"kind": "outing"}
+    ),
+    "passes:requests": Route(get=a1(viewer=403, other=200)),  # each worker decides her own grid's requests
+    "passes:request_decide": Route(
+        kwargs=lambda w: {"code": _a1_request(w).code},
+        get=405,
+        post=a1(302, viewer=404),
+        post_data=lambda w: {"action": "decline", f"{_a1_request(w).code}-note": "请到社区办理"},
+    ),
+    "passes:sheet": Route(
+        kwargs=BUILDING, get=a1(viewer=403), post=a1(302, viewer=403), post_data=lambda w: {"kind": "outing"}
+    ),
+    "passes:sheet_job": Route(kwargs=_cards_job, get=a1(viewer=403)),  # a sheet is its requester's
+    "passes:sheet_download": Route(kwargs=_cards_job, get=a1(viewer=403)),
+    "passes:mine": Route(get=302, post=302, writes=False),  # no household code entered
     "status:map": Route(kwargs=COMMUNITY),  # each sees her own grid's cells (test_map.py)
     "status:map_print": Route(kwargs=COMMUNITY, post=302, post_data=lambda w: {"paper": "A3"}),
     "status:map_print_job": Route(kwargs=A1_MAP_PRINT, get=a1(viewer=404)),  # a print is its requester's

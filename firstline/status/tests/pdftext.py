@@ -17,7 +17,7 @@ BFRANGE = re.compile(rb"beginbfrange(.*?)endbfrange", re.S)
 HEX_PAIR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>")
 HEX_RANGE = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>")
 FONT_SELECT = re.compile(rb"/(\w+)\s+[\d.]+\s+Tf")
-TEXT_OP = re.compile(rb"/(\w+)\s+[\d.]+\s+Tf|\[(.*?)\]\s*TJ|<([0-9a-fA-F]*)>\s*Tj", re.S)
+TEXT_OP = re.compile(rb"/(\w+)\s+[\d.]+\s+Tf|\[([^\[\]]*)\]\s*TJ|<([0-9a-fA-F]*)>\s*Tj", re.S)
 HEX = re.compile(rb"<([0-9a-fA-F]*)>")
 
 
