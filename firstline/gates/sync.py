@@ -86,15 +86,13 @@ def pass_groups(gate: Gate, now: datetime, horizon: int) -> list[dict[str, Any]]
             valid_until__gt=now,
         )
         .filter(Q(gate__isnull=True) | Q(gate_id=gate.id))
-        .exclude(short_code="")
-        .values_list("kind", "gate_id", "rule", "valid_until", "short_code")
+        .values_list("kind", "gate_id", "rule", "valid_until", "serial")
     )
+    shift = 63 - tokens.SHORT_CODE_BITS  # the short code is the serial's top bits (tokens.short_code)
     groups: dict[tuple[int, int, int, int], list[int]] = defaultdict(list)
-    for kind, gate_id, rule, valid_until, code in rows.iterator(chunk_size=5000):
+    for kind, gate_id, rule, valid_until, serial in rows.iterator(chunk_size=5000):
         until = min(int(valid_until.timestamp()) // HOUR * HOUR, horizon)
-        value = tokens.short_code_value(code)
-        if value is not None:
-            groups[(Pass.KIND_NUMBERS[kind], gate_id or 0, rule, until)].append(value)
+        groups[(Pass.KIND_NUMBERS[kind], gate_id or 0, rule, until)].append(serial >> shift)
     return [
         {
             "kind": kind,

@@ -92,6 +92,7 @@ def test_a_guard_checks_passes_offline_and_every_scan_leaves_once(world, phone, 
     phone.click("#sync-button")
     phone.wait_for_function("window.gateApp.state() && window.gateApp.state().suspended.size === 1")
 
+    phone.wait_for_selector('#gate-app[data-offline-ready="1"]')  # the shell is kept for a reload offline
     phone.context.set_offline(True)
     phone.wait_for_selector("#net-state.offline")
     assert phone.evaluate("fetch('/healthz').then(() => 'reached', () => 'no signal')") == "no signal"

@@ -546,6 +546,7 @@
       return Promise.resolve(null);
     }
     var started = Date.now();
+    var clock = performance.now();
     var outcome =
       source === "token"
         ? verifyToken(text, started)
@@ -560,6 +561,7 @@
       )
       .then(function (result) {
         showVerdict(result.passed, result.reason, result.detail, temperature.value);
+        result.shownInMs = performance.now() - clock;
         if (result.reason === "bad_code" || result.reason === "no_sync" || (source === "token" && result.reason === "malformed" && text.slice(0, 3).toUpperCase() !== "FL1")) {
           return result; // nothing that names a pass: not recorded
         }
@@ -813,23 +815,40 @@
     }, RETRY_MS);
   }
 
-  function registerWorker() {
-    if (!("serviceWorker" in navigator)) return;
-    navigator.serviceWorker
+  // The service worker keeps the static files (at its install); the page keeps itself and its manifest in
+  // the worker's page cache (the first load was not under the worker's control). Resolves when a reload
+  // without signal would open the app.
+  function keepForOffline() {
+    if (!("serviceWorker" in navigator) || !window.caches) return Promise.resolve(false);
+    var manifest = document.querySelector('link[rel="manifest"]');
+    var paths = [location.pathname].concat(manifest ? [new URL(manifest.href).pathname] : []);
+    return navigator.serviceWorker
       .register(CONFIG.sw_url, { scope: "/gates/" })
       .then(function () {
         return navigator.serviceWorker.ready;
       })
-      .then(function (registration) {
-        if (registration.active && navigator.onLine) {
-          registration.active.postMessage({ type: "keep", path: location.pathname });
-          var manifest = document.querySelector('link[rel="manifest"]');
-          if (manifest) registration.active.postMessage({ type: "keep", path: new URL(manifest.href).pathname });
-        }
+      .then(function () {
+        if (!navigator.onLine) return caches.match(location.pathname, { cacheName: "firstline-gate-pages" });
+        return caches.open("firstline-gate-pages").then(function (cache) {
+          return Promise.all(
+            paths.map(function (path) {
+              return fetch(path, { credentials: "same-origin" }).then(function (response) {
+                if (response.ok && !response.redirected) return cache.put(path, response);
+              });
+            })
+          );
+        });
       })
-      .catch(function () {});
+      .then(function () {
+        root.setAttribute("data-offline-ready", "1");
+        return true;
+      })
+      .catch(function () {
+        return false;
+      });
   }
 
+  var offlineReady = null;
   var ready = load()
     .catch(function () {
       return null;
@@ -839,13 +858,18 @@
       render();
       renderQueue();
       prune();
-      registerWorker();
+      offlineReady = keepForOffline();
       if (navigator.onLine) return sync().then(upload);
     });
 
   // For the benchmark and tests: the checks without the page around them.
   window.gateApp = {
     ready: ready,
+    offlineReady: function () {
+      return ready.then(function () {
+        return offlineReady;
+      });
+    },
     sync: sync,
     upload: upload,
     verifyToken: verifyToken,

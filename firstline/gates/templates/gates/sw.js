@@ -1,6 +1,7 @@
 // The gate app's service worker (scope /gates/): keeps the app shell so that the page opens without signal.
 // Static files: cache first (their names change with their content). The app page and its manifest:
-// network first, the last good copy when offline. Nothing else is touched (the API is never cached).
+// network first, the last good copy when offline (the page puts itself in PAGES after its first load).
+// Nothing else is touched (the API is never cached).
 "use strict";
 const SHELL = "firstline-gate-shell-{{ version }}";
 const PAGES = "firstline-gate-pages";
@@ -28,14 +29,6 @@ async function keep(path, response) {
     await cache.put(path, response);
   }
 }
-
-// The page asks to be kept after its first load (it was not under this worker's control then).
-self.addEventListener("message", (event) => {
-  const data = event.data || {};
-  if (data.type === "keep" && typeof data.path === "string" && APP_PAGE.test(data.path)) {
-    event.waitUntil(fetch(data.path, { credentials: "same-origin" }).then((r) => keep(data.path, r)).catch(() => {}));
-  }
-});
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
