@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include("firstline.status.urls")),
     path("", include("firstline.status.dashboard_urls")),
     path("", include("firstline.gates.pass_urls")),
+    path("", include("firstline.gates.app_urls")),
     path("admin/", admin.site.urls),
 ]

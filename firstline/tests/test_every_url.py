@@ -196,6 +196,7 @@ PUBLIC = {
     "public:declare_thanks",
     "public:declare_community",
     "public:declare_gate",
+    "gates:service_worker",  # the gate app's service worker: the same script for everyone, no data
 }
 
 ROUTES: dict[str, Route] = {
@@ -421,6 +422,10 @@ ROUTES: dict[str, Route] = {
     "status:map_print_job": Route(kwargs=A1_MAP_PRINT, get=a1(viewer=404)),  # a print is its requester's
     "status:map_print_file": Route(kwargs=A1_MAP_PRINT, get=a1(viewer=404)),
     "status:street_map": Route(kwargs=lambda w: {"street": w.street.code}),
+    # The gate app is for those who guard the gate: no grid-level persona does.
+    "gates:app": Route(kwargs=GATE, get=404),
+    "gates:manifest": Route(kwargs=GATE, get=404),
+    "gates:service_worker": Route(),
 }
 
 
