@@ -37,7 +37,7 @@ from firstline.audit.log import record
 from firstline.gates import duty, tokens
 from firstline.gates.actions import verifying_keys
 from firstline.gates.models import GateConflict, Outing, Pass, RevocationList, Scan, Shift, Visit
-from firstline.gates.rules import gate_rules_for
+from firstline.gates.rules import GateRuleSet, gate_rules_for
 from firstline.people.idcard import InvalidPhone, normalise_phone
 from firstline.places.models import Gate, Household
 from firstline.scoping import memberships_with, role_for
@@ -263,9 +263,12 @@ def _ingest_scan(
         existing = Scan.objects.filter(client_id=item.client_id).first()
         if existing is None:
             shift = _on_duty(user, item.gate, item.scanned_at)
+            # Read-only work before the write transaction: on SQLite it holds the database's one write lock.
+            verified = _verify(item)
+            rules = gate_rules_for(item.gate.community_id)
             try:
                 with transaction.atomic():
-                    return _result_of(_store_scan(user, item, payload_hash, shift, request), STORED)
+                    return _result_of(_store_scan(user, item, payload_hash, shift, verified, rules, request), STORED)
             except IntegrityError:  # the same id sent at the same moment by a second connection
                 existing = Scan.objects.filter(client_id=item.client_id).first()
                 if existing is None:
@@ -343,8 +346,16 @@ def _typed_refusal(item: Pass, gate: Gate, at: datetime) -> str:
     return ""
 
 
-def _store_scan(user: Any, item: _ScanItem, payload_hash: str, shift: Shift | None, request: Any) -> Scan:
-    found, serial, reason = _verify(item)
+def _store_scan(
+    user: Any,
+    item: _ScanItem,
+    payload_hash: str,
+    shift: Shift | None,
+    verified: tuple[Pass | None, int | None, str],
+    rules: GateRuleSet,
+    request: Any,
+) -> Scan:
+    found, serial, reason = verified
     if found is not None:
         # From here on this pass's scans queue behind each other: its presence changes once per real crossing.
         found = Pass.objects.select_for_update().get(pk=found.pk)
@@ -369,7 +380,7 @@ def _store_scan(user: Any, item: _ScanItem, payload_hash: str, shift: Shift | No
     )
     scan.save()
     if found is not None and not reason:
-        _apply_crossing(scan, found)
+        _apply_crossing(scan, found, rules)
     if found is not None and found.resident_id is not None and item.temperature is not None:
         _take_reading(user, scan, found, request)
     flagged = [flag for flag in RULE_FLAGS if flag in scan.flags]
@@ -379,7 +390,7 @@ def _store_scan(user: Any, item: _ScanItem, payload_hash: str, shift: Shift | No
     return scan
 
 
-def _apply_crossing(scan: Scan, item: Pass) -> None:
+def _apply_crossing(scan: Scan, item: Pass, rules: GateRuleSet) -> None:
     """Presence follows a valid crossing; the same direction twice is a pass-back and changes nothing."""
     if scan.direction == item.presence:
         scan.flags.append("passback")
@@ -389,13 +400,12 @@ def _apply_crossing(scan: Scan, item: Pass) -> None:
     if item.kind != Pass.Kind.OUTING:
         return  # workers and vehicles come and go: only residents' outings are counted and awaited
     if scan.direction == Scan.Direction.OUT:
-        _go_out(scan, item)
+        _go_out(scan, item, rules)
     else:
         _come_back(scan, item)
 
 
-def _go_out(scan: Scan, item: Pass) -> None:
-    rules = gate_rules_for(item.community_id)
+def _go_out(scan: Scan, item: Pass, rules: GateRuleSet) -> None:
     if item.household_id is not None:
         others = (
             Outing.objects.filter(
