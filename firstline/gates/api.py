@@ -9,15 +9,18 @@ named by code; outside the caller's scope is 404.
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Any
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.text import compress_string
-from ninja import Field, Router, Schema, Status
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
 
 from firstline.accounts.api import Error
 from firstline.gates.actions import (
@@ -25,11 +28,12 @@ from firstline.gates.actions import (
     do_revoke_pass,
     token_for,
 )
-from firstline.gates.models import Pass
+from firstline.gates.models import Pass, Scan
+from firstline.gates.scanning import CONFLICT, ScanResult, ingest_scans, ingest_visits
 from firstline.gates.sync import sync_payload
 from firstline.people.models import Resident
 from firstline.places.models import Gate
-from firstline.scoping import get_visible_or_404, role_for
+from firstline.scoping import get_visible_or_404, memberships_with, role_for
 
 router = Router(tags=["gates"])
 
@@ -102,3 +106,150 @@ def gate_sync(request: HttpRequest, code: str) -> Any:
         response["Content-Encoding"] = "gzip"
     response["Content-Length"] = str(len(response.content))
     return response
+
+
+# --- scans and visits sent by gate phones -----------------------------------------------------------
+
+MAX_BATCH = 500
+
+
+class ScanIn(Schema):
+    client_id: uuid.UUID = Field(description="made on the phone: the same scan sent twice is stored once")
+    token: str | None = Field(None, max_length=400, description="the QR code's text")
+    short_code: str | None = Field(None, max_length=16, description="the 7 characters under the QR, when typed")
+    gate: str = Field(max_length=16, description="gate code")
+    direction: Literal["in", "out"]
+    temperature: Decimal | None = Field(None, description="°C, 34.0 to 43.0")
+    scanned_at: datetime = Field(description="ISO 8601 with its offset")
+
+
+class VisitIn(Schema):
+    client_id: uuid.UUID
+    kind: Literal["visitor", "vehicle"]
+    gate: str = Field(max_length=16)
+    direction: Literal["in", "out"] = "in"
+    name: str = Field("", max_length=50, description="the visitor, or the driver")
+    phone: str = Field("", max_length=20)
+    origin: str = Field("", max_length=100, description="coming from")
+    host: str = Field("", max_length=100, description="household visited (address)")
+    reason: str = Field("", max_length=200)
+    plate: str = Field("", max_length=16)
+    cargo: str = Field("", max_length=100)
+    temperature: Decimal | None = None
+    at: datetime = Field(description="ISO 8601 with its offset")
+
+
+class ResultOut(Schema):
+    client_id: str
+    status: str = Field(description="stored, duplicate, conflict or rejected")
+    verdict: str = Field(description="passed, flagged or refused; empty when rejected")
+    reason: str = Field(description="why refused, rejected or flagged (a code)")
+    flags: list[str]
+    message: str = Field(description="the reason in words, in the request's language")
+
+
+class ResultsOut(Schema):
+    results: list[ResultOut]
+
+
+def _results(results: list[ScanResult]) -> Any:
+    body = {
+        "results": [
+            {
+                "client_id": str(result.client_id),
+                "status": result.status,
+                "verdict": result.verdict,
+                "reason": result.reason,
+                "flags": result.flags,
+                "message": result.message,
+            }
+            for result in results
+        ]
+    }
+    return Status(409 if any(result.status == CONFLICT for result in results) else 200, body)
+
+
+def _may_send(request: HttpRequest, count: int) -> None:
+    if not memberships_with(request.user, "guard_gate"):
+        raise PermissionDenied
+    if not 1 <= count <= MAX_BATCH:
+        raise ValidationError(_("Send between 1 and %(max)s records at a time.") % {"max": MAX_BATCH})
+
+
+@router.post(
+    "/scans",
+    response={200: ResultsOut, 400: Error, 403: Error, 409: ResultsOut},
+    summary="Send the scans a gate phone recorded",
+)
+def send_scans(request: HttpRequest, body: list[ScanIn]) -> Any:
+    """Each scan is stored once by ``client_id``; 409 when any was sent before with other content."""
+    _may_send(request, len(body))
+    return _results(ingest_scans(request.user, [item.dict() for item in body], request=request))
+
+
+@router.post(
+    "/visits",
+    response={200: ResultsOut, 400: Error, 403: Error, 409: ResultsOut},
+    summary="Send the visitors and vehicles a gate phone registered",
+)
+def send_visits(request: HttpRequest, body: list[VisitIn]) -> Any:
+    _may_send(request, len(body))
+    return _results(ingest_visits(request.user, [item.dict() for item in body], request=request))
+
+
+class GateScanOut(Schema):
+    short_code: str = Field(description="of the pass; empty when the pass is unknown")
+    kind: str
+    masked_name: str
+    direction: str
+    verdict: str
+    reason: str
+    flags: list[str]
+    temperature: float | None
+    scanned_at: datetime
+    guard: str = Field(description="who recorded it")
+
+
+class GateScansOut(Schema):
+    scans: list[GateScanOut]
+
+
+class SinceIn(Schema):
+    since: datetime | None = Field(None, description="default: the last 24 hours")
+
+
+RECENT = timedelta(hours=24)
+MAX_LISTED = 200
+
+
+@router.get(
+    "/gates/{code}/scans", response={200: GateScansOut, 403: Error, 404: Error}, summary="A gate's recent scans"
+)
+def gate_scans(request: HttpRequest, code: str, query: Query[SinceIn]) -> Any:
+    """The newest scans of the gate (at most 200): masked names only, for the gate app's history."""
+    gate = get_visible_or_404(Gate.objects.visible_to(request.user), code=code)
+    if not role_for(request.user, "guard_gate", gate):
+        raise PermissionDenied
+    since = query.since or timezone.now() - RECENT
+    scans = (
+        Scan.objects.filter(gate=gate, scanned_at__gte=since)
+        .select_related("pass_obj", "recorded_by")
+        .order_by("-scanned_at", "-id")[:MAX_LISTED]
+    )
+    return {"scans": [_gate_scan(scan) for scan in scans]}
+
+
+def _gate_scan(scan: Scan) -> dict[str, Any]:
+    held = scan.pass_obj
+    return {
+        "short_code": held.short_code if held else "",
+        "kind": held.kind if held else "",
+        "masked_name": held.masked_name if held else "",
+        "direction": scan.direction,
+        "verdict": scan.verdict,
+        "reason": scan.reason,
+        "flags": scan.flags,
+        "temperature": float(scan.temperature) if scan.temperature is not None else None,
+        "scanned_at": scan.scanned_at,
+        "guard": scan.recorded_by.display_name(),
+    }

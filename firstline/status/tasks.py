@@ -1,10 +1,11 @@
-"""The status rules on the job queue's clock (Huey periodic tasks; see ``status/jobs.py``)."""
+"""The rules on the job queue's clock (Huey periodic tasks; see ``status/jobs.py`` and ``gates/jobs.py``)."""
 
 from __future__ import annotations
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from firstline.gates import jobs as gate_jobs
 from firstline.status import daily, jobs, letters, map  # noqa: F401 (their jobs must be known to the consumer)
 from firstline.tasks.actions import escalate_overdue
 
@@ -29,3 +30,9 @@ def releases_due() -> None:
 def overdue_tasks() -> None:
     """Overdue tasks climb one level of the chain of responsibility."""
     escalate_overdue()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def overdue_outings() -> None:
+    """Every ten minutes: residents not back from an outing in time become a task."""
+    gate_jobs.flag_overdue_outings()

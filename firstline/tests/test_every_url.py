@@ -41,7 +41,7 @@ class Route:
     kwargs: Callable[[World], dict[str, str]] = lambda w: {}
     get: dict[str, int] | int | None = 200  # expected GET status per persona (None: not a GET route)
     post: dict[str, int] | int | None = None  # expected status of a write attempt per persona
-    post_data: Callable[[World], dict[str, Any]] = lambda w: {}
+    post_data: Callable[[World], dict[str, Any] | list[Any]] = lambda w: {}
     json_body: bool = False
     writes: bool = True  # whether an allowed POST is expected to change the database
 
@@ -69,6 +69,23 @@ def _a1_pass(w: World) -> dict[str, str]:
     from firstline.gates.actions import do_issue_pass
 
     return {"code": do_issue_pass(w.admin, w.resident_a1)[0].code}
+
+
+def _scan(w: World) -> dict[str, Any]:
+    # Refused before the token is read: a made-up one will do (issuing one here would be a write).
+    now = timezone.now().isoformat()
+    return {
+        "client_id": str(uuid.uuid4()),
+        "token": "FL1" + "A" * 160,
+        "gate": w.gate.code,
+        "direction": "out",
+        "scanned_at": now,
+    }
+
+
+def _visit(w: World) -> dict[str, Any]:
+    now = timezone.now().isoformat()
+    return {"client_id": str(uuid.uuid4()), "kind": "visitor", "gate": w.gate.code, "name": "赵六", "at": now}
 
 
 def _a1_task(w: World) -> dict[str, str]:
@@ -226,6 +243,10 @@ ROUTES: dict[str, Route] = {
         kwargs=_a1_pass, get=None, post=a1(200, viewer=403), post_data=lambda w: {"reason": "遗失"}, json_body=True
     ),
     "api:gate_sync": Route(kwargs=GATE, get=403),  # gate guards and community staff only
+    "api:gate_scans": Route(kwargs=GATE, get=403),
+    # A batch from a gate phone: none of the personas guards a gate.
+    "api:send_scans": Route(get=405, post=403, post_data=lambda w: [_scan(w)], json_body=True),
+    "api:send_visits": Route(get=405, post=403, post_data=lambda w: [_visit(w)], json_body=True),
     "api:register_arrival": Route(
         get=None,
         post=a1(201, viewer=403),
