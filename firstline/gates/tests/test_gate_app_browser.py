@@ -1,10 +1,9 @@
 """The gate app in a phone's browser: a guard on shift syncs, loses signal, checks passes and records scans,
 and every scan leaves the phone once when the signal comes back.
 
-The upload goes to ``POST /api/v1/scans``. Until the server side of it is merged, the browser's requests to it
-are answered here, by the contract (``answer_scans``): what is checked is the browser's half — each queued scan
-sent exactly once, with its client id, direction, temperature and the CSRF header. With the real endpoint, drop
-``answer_scans`` and count the stored ``Scan`` rows instead (see ``uploaded``).
+The upload goes to the live server's ``POST /api/v1/scans``: what the browser sent is recorded on the way
+(``record_uploads``), and what arrived is read back from the database — twenty scans, each stored once, the
+fever one a fever-clinic referral and an urgent task.
 """
 
 from __future__ import annotations
@@ -18,26 +17,23 @@ from django.utils import timezone
 
 from firstline.conftest import log_in, make_user
 from firstline.gates.actions import do_issue_pass, do_revoke_pass
-from firstline.gates.models import Pass, Shift
+from firstline.gates.models import Pass, Scan, Shift, Visit
 from firstline.status.actions import do_order_isolation
+from firstline.status.models import Referral
+from firstline.tasks.models import Task
 
 pytestmark = pytest.mark.e2e
 
 
-def answer_scans(page, received: list[list[dict]]) -> None:
-    """Answer the gate app's uploads as ``POST /api/v1/scans`` will: every item stored."""
+def record_uploads(page, received: list[list[dict]]) -> None:
+    """Keep each batch the gate app sends to ``POST /api/v1/scans`` (the request itself goes on to the server)."""
 
-    def fulfil(route, request) -> None:
-        assert request.method == "POST" and request.headers.get("x-csrftoken")
-        items = json.loads(request.post_data)
-        received.append(items)
-        results = [
-            {"client_id": item["client_id"], "status": "stored", "verdict": "passed", "reason": "", "flags": []}
-            for item in items
-        ]
-        route.fulfill(status=200, content_type="application/json", body=json.dumps({"results": results}))
+    def seen(request) -> None:
+        if request.url.endswith("/api/v1/scans") and request.method == "POST":
+            assert request.headers.get("x-csrftoken")
+            received.append(json.loads(request.post_data))
 
-    page.context.route("**/api/v1/scans", fulfil)
+    page.on("request", seen)
 
 
 def qr_png(token: str, folder) -> str:
@@ -79,7 +75,7 @@ def test_a_guard_checks_passes_offline_and_every_scan_leaves_once(world, phone, 
     do_revoke_pass(world.admin, revoked, "遗失")
     isolated, isolated_token = do_issue_pass(world.admin, world.resident_a2)
     received: list[list[dict]] = []
-    answer_scans(phone, received)
+    record_uploads(phone, received)
 
     log_in(phone, guard.username)
     phone.wait_for_url(lambda url: "/accounts/login/" not in url)
@@ -148,3 +144,65 @@ def test_a_guard_checks_passes_offline_and_every_scan_leaves_once(world, phone, 
     assert all(item["short_code"] is None for item in tokens)
     assert sum(item["short_code"] == typed.short_code for item in uploaded) == 17
     assert all(item["scanned_at"][-6] in "+-" for item in uploaded)  # ISO 8601 with the offset
+
+    # What arrived: each scan once, judged by the server; the fever reading went through the screening rules.
+    stored = Scan.objects.filter(gate=world.gate)
+    assert stored.count() == 20
+    assert {str(client_id) for client_id in stored.values_list("client_id", flat=True)} == {
+        item["client_id"] for item in uploaded
+    }
+    assert stored.filter(recorded_by=guard, shift__isnull=False).count() == 20
+    assert stored.get(pass_obj=revoked).verdict == Scan.Verdict.REFUSED
+    assert stored.get(pass_obj=isolated).reason == "suspended"
+    fever = stored.get(temperature="38.2")
+    assert "fever" in fever.flags and fever.reading is not None
+    assert Referral.objects.filter(
+        resident=world.resident_a1, destination=Referral.Destination.FEVER_CLINIC, closed_at__isnull=True
+    ).exists()
+    assert Task.objects.filter(resident=world.resident_a1, kind=Task.Kind.FEVER, state=Task.State.OPEN).exists()
+
+
+def test_a_guard_registers_a_visitor_with_a_fever_and_a_vehicle(world, phone):
+    guard = make_user("guard_visits", "gate_guard", world.gate)
+    now = timezone.now()
+    Shift.objects.create(
+        gate=world.gate,
+        street=world.street,
+        community=world.community,
+        guard=guard,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=7),
+    )
+    log_in(phone, guard.username)
+    phone.wait_for_url(lambda url: "/accounts/login/" not in url)
+    phone.goto(phone.url_for(f"/gates/{world.gate.code}/app/"))
+    phone.wait_for_selector('#sync-state:not([data-synced="0"])')
+
+    phone.click("#visitor summary")
+    form = phone.locator("#visitor-form")
+    form.locator("[name=name]").fill("测试访客")
+    form.locator("[name=phone]").fill("13800001111")
+    form.locator("[name=origin]").fill("本市")
+    form.locator("[name=host]").fill("1栋101")
+    form.locator("[name=temperature]").fill("38.0")
+    form.locator("[name=reason]").fill("探亲")
+    form.locator("button[type=submit]").click()
+    phone.wait_for_selector("#notice:has-text('发热')")  # the guard is told at once, with or without signal
+
+    phone.click("#vehicle summary")
+    form = phone.locator("#vehicle-form")
+    form.locator("[name=plate]").fill("京a12345")
+    form.locator("[name=name]").fill("测试司机")
+    form.locator("[name=cargo]").fill("蔬菜")
+    form.locator("[name=temperature]").fill("36.5")
+    form.locator("button[type=submit]").click()
+    phone.wait_for_selector("#notice:has-text('已记录')")
+    phone.wait_for_selector('#queue-count[data-count="0"]')  # both sent while online, one right after the other
+
+    visits = Visit.objects.filter(gate=world.gate)
+    assert visits.count() == 2
+    visitor = visits.get(kind=Visit.Kind.VISITOR)
+    assert "fever" in visitor.flags and visitor.recorded_by == guard and visitor.shift is not None
+    assert visitor.phone_masked and "13800001111" not in visitor.phone_masked
+    assert visits.get(kind=Visit.Kind.VEHICLE).plate == "京A12345"
+    assert Task.objects.filter(kind=Task.Kind.GATE, state=Task.State.OPEN, urgent=True).count() == 1

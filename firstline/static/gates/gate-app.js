@@ -406,9 +406,15 @@
   }
 
   var uploading = false;
+  var askedAgain = false; // a record queued while a batch was on its way goes right after it
   function upload() {
-    if (uploading || !navigator.onLine) return Promise.resolve();
+    if (!navigator.onLine) return Promise.resolve();
+    if (uploading) {
+      askedAgain = true;
+      return Promise.resolve();
+    }
     uploading = true;
+    askedAgain = false;
     return uploadType("scan", CONFIG.scans_url)
       .then(function (more) {
         return uploadType("visit", CONFIG.visits_url).then(function (moreVisits) {
@@ -421,7 +427,7 @@
       .then(function (more) {
         uploading = false;
         renderQueue();
-        if (more) return upload();
+        if (more || askedAgain) return upload();
       });
   }
 
