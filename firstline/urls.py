@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include("firstline.tasks.urls")),
     path("", include("firstline.status.urls")),
     path("", include("firstline.status.dashboard_urls")),
+    path("", include("firstline.gates.duty_urls")),
     path("admin/", admin.site.urls),
 ]
