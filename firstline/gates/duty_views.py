@@ -49,7 +49,7 @@ from firstline.gates.roster import (
     possible_guards,
 )
 from firstline.places.models import Gate
-from firstline.scoping import active_memberships, get_visible_or_404, user_can
+from firstline.scoping import active_memberships, get_visible_or_404, memberships_with, user_can
 from firstline.sealing import mask_name
 
 ROSTER_DAYS = 8  # today and the next 7 days
@@ -132,6 +132,34 @@ def _app_url(gate: Gate) -> str:
         return ""
 
 
+def shift_span(starts_at: datetime, ends_at: datetime) -> str:
+    """ "08:00–16:00", "16:00–24:00", "22:00–next day 06:00": a shift's hours as a guard reads them."""
+    start, end = timezone.localtime(starts_at), timezone.localtime(ends_at)
+    if end.date() == start.date():
+        return f"{start:%H:%M}–{end:%H:%M}"
+    if end.date() == start.date() + timedelta(days=1):
+        if end.hour == end.minute == 0:
+            return f"{start:%H:%M}–24:00"
+        return f"{start:%H:%M}–" + _("next day %(time)s") % {"time": f"{end:%H:%M}"}
+    return f"{start:%m-%d %H:%M}–{end:%m-%d %H:%M}"
+
+
+def _spanned(shifts: Any) -> list[Shift]:
+    shifts = list(shifts)
+    for shift in shifts:
+        shift.span = shift_span(shift.starts_at, shift.ends_at)
+    return shifts
+
+
+def _ledger_community(user: Any, gate: Gate) -> Any:
+    """The gate's community for the navigation's ledger links, if the user reads its ledger (a guard does not)."""
+    reads = any(
+        m.community_id == gate.community_id or (m.level == "street" and m.street_id == gate.street_id)
+        for m in memberships_with(user, "view_ledger")
+    )
+    return gate.community if reads else None
+
+
 # --- the list of gates -----------------------------------------------------------------------------
 
 
@@ -144,7 +172,9 @@ def gate_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     gates = list(gates_for(request.user).select_related("community", "compound").order_by("community__name", "name"))
     on_now: dict[int, list[Shift]] = {gate.id: [] for gate in gates}
-    for shift in Shift.objects.filter(gate__in=gates, starts_at__lte=now, ends_at__gt=now).select_related("guard"):
+    for shift in _spanned(
+        Shift.objects.filter(gate__in=gates, starts_at__lte=now, ends_at__gt=now).select_related("guard")
+    ):
         on_now[shift.gate_id].append(shift)
     rows = [{"gate": gate, "shifts": on_now[gate.id]} for gate in gates]
     return render(
@@ -153,14 +183,14 @@ def gate_list(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "unguarded": sum(1 for row in rows if not row["shifts"]),
-            "community": _one_community(gates),
+            "community": _one_community(request.user, gates),
         },
     )
 
 
-def _one_community(gates: list[Gate]) -> Any:
-    communities = {gate.community_id: gate.community for gate in gates}
-    return next(iter(communities.values())) if len(communities) == 1 else None
+def _one_community(user: Any, gates: list[Gate]) -> Any:
+    communities = {gate.community_id: gate for gate in gates}
+    return _ledger_community(user, next(iter(communities.values()))) if len(communities) == 1 else None
 
 
 # --- one gate --------------------------------------------------------------------------------------
@@ -183,6 +213,7 @@ class Day:
     shifts: list[Shift] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
     gaps: list[tuple[datetime, datetime]] = field(default_factory=list)
+    entries: list[tuple[datetime, Shift | None, str]] = field(default_factory=list)  # shifts and gaps, in order
 
 
 def roster_days(gate: Gate, first: date, days: int = ROSTER_DAYS) -> list[Day]:
@@ -198,7 +229,7 @@ def roster_days(gate: Gate, first: date, days: int = ROSTER_DAYS) -> list[Day]:
         day = first + timedelta(days=number)
         begin, finish = day_start(day), day_start(day + timedelta(days=1))
         length = (finish - begin).total_seconds()
-        row = Day(day, [s for s in shifts if s.starts_at < finish and s.ends_at > begin])
+        row = Day(day, _spanned(s for s in shifts if s.starts_at < finish and s.ends_at > begin))
         covered = begin
         for shift in row.shifts:
             a, b = max(shift.starts_at, begin), min(shift.ends_at, finish)
@@ -214,6 +245,11 @@ def roster_days(gate: Gate, first: date, days: int = ROSTER_DAYS) -> list[Day]:
             row.segments.append(
                 Segment(100 * (a - begin).total_seconds() / length, 100 * (b - a).total_seconds() / length)
             )
+        row.entries = sorted(
+            [(max(shift.starts_at, begin), shift, shift.span) for shift in row.shifts]  # type: ignore[attr-defined]
+            + [(a, None, shift_span(a, b)) for a, b in row.gaps],
+            key=lambda entry: entry[0],
+        )
         result.append(row)
     return result
 
@@ -338,11 +374,13 @@ def _roster_context(request: HttpRequest, gate: Gate, **extra: Any) -> dict[str,
         .order_by("-ends_at")
         .first()
     )
+    if mine is not None:
+        _spanned([mine])
     start = now.replace(second=0, microsecond=0)
     context = {
         "gate": gate,
         "now": now,
-        "on_now": list(
+        "on_now": _spanned(
             Shift.objects.filter(gate=gate, starts_at__lte=now, ends_at__gt=now)
             .select_related("guard")
             .order_by("starts_at")
@@ -374,7 +412,7 @@ def gate_page(request: HttpRequest, code: str) -> HttpResponse:
     if getattr(request, "htmx", False) and request.GET.get("part") == "history":
         return render(request, "gates/duty/gate.html#history", {"gate": gate, **_history_context(request, gate)})
     context = {**_roster_context(request, gate), **_history_context(request, gate)}
-    context.update(community=gate.community, app_url=_app_url(gate))
+    context.update(community=_ledger_community(request.user, gate), app_url=_app_url(gate))
     return render(request, "gates/duty/gate.html", context)
 
 

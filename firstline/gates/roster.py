@@ -213,7 +213,7 @@ def last_handover(gate: Gate, at: datetime) -> Shift | None:
 
 
 def possible_guards(gate: Gate) -> list[Any]:
-    """The users who may be put on duty at ``gate``: active memberships whose role guards gates there."""
+    """The users who may be put on duty at ``gate``: its own guards first, then the community's staff who guard."""
     from firstline.accounts.models import Membership
     from firstline.accounts.roles import role_can
 
@@ -221,7 +221,7 @@ def possible_guards(gate: Gate) -> list[Any]:
         Membership.objects.active()
         .filter(Q(level="gate", gate_id=gate.id) | Q(level="community", community_id=gate.community_id))
         .select_related("user")
-        .order_by("user__full_name", "user__username")
+        .order_by("-level", "user__full_name", "user__username")  # "gate" sorts after "community": reversed
     )
     seen: dict[int, Any] = {}
     for membership in memberships:
