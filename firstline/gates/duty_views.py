@@ -30,8 +30,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -84,7 +84,8 @@ def in_words(codes: list[str] | str) -> str:
     """Flags or a refusal reason, in the user's language (an unknown code stays as it is)."""
     words = {**FLAG_WORDS, **REASON_WORDS}
     items = [codes] if isinstance(codes, str) else codes
-    return "、".join(str(words.get(code, code)) for code in items if code)
+    separator = "、" if (get_language() or "").startswith("zh") else ", "
+    return separator.join(str(words.get(code, code)) for code in items if code)
 
 
 # --- access ----------------------------------------------------------------------------------------
@@ -535,7 +536,7 @@ def pass_scans(request: HttpRequest, code: str) -> HttpResponse:
     item = get_visible_or_404(Pass.objects.visible_to(request.user), code=code)
     scans = Scan.objects.filter(pass_obj=item).select_related(*SCAN_RELATED).order_by("-scanned_at", "-id")
     page = Paginator(scans, HISTORY_PAGE).get_page(request.GET.get("page"))
-    outings = Outing.objects.filter(pass_obj=item).order_by("-out_at")[:HISTORY_PAGE]
+    outings = Outing.objects.filter(pass_obj=item).select_related("pass_obj").order_by("-out_at")[:HISTORY_PAGE]
     context = {
         "item": item,
         "page": page,

@@ -346,3 +346,37 @@ def test_a_pass_and_a_household_show_their_scans_and_outings(world, guards, logi
     html = household.content.decode()
     assert 'id="gate-history"' in html and item.short_code in html and url in html
     assert "张*" in html
+
+
+def test_the_history_pages_cost_the_same_queries_for_many_scans(
+    world, guards, login, clock, django_assert_max_num_queries
+):
+    item, _ = do_issue_pass(world.admin, world.resident_a1)
+    shift = do_add_shift(world.admin, world.gate, guards[0], NOON - hours(4), NOON + hours(4))
+    client = login(world.admin)
+    urls = [gate_url(world.gate), reverse("duty:pass_scans", kwargs={"code": item.code})]
+    urls.append(reverse("people:household", kwargs={"code": world.household_a1.code}))
+    costs = []
+    for count in (2, 20):
+        for minute in range(count):
+            out = record_scan(world, item, world.gate, NOON - timedelta(minutes=minute + 1), shift=shift)
+            Outing.objects.create(
+                pass_obj=item,
+                household=world.household_a1,
+                street=world.street,
+                community=world.community,
+                out_scan=out,
+                out_at=out.scanned_at,
+                due_back_at=out.scanned_at + hours(2),
+            )
+        costs.append([len(_queries(client, url)) for url in urls])
+    assert costs[0] == costs[1]
+
+
+def _queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return captured.captured_queries
