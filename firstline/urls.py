@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("firstline.status.dashboard_urls")),
     path("", include("firstline.gates.pass_urls")),
     path("", include("firstline.gates.app_urls")),
+    path("", include("firstline.gates.duty_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -26,9 +26,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Send a worker to the task inbox; others to the community they work in, or the list of choices."""
+    """Send a worker to the task inbox, a gate guard to the gates; others to their community, or the choices."""
     if memberships_with(request.user, "work_tasks"):
         return redirect("tasks:inbox")
+    if memberships_with(request.user, "guard_gate") and not memberships_with(request.user, "view_ledger"):
+        return redirect("duty:gates")  # a gate guard sees no ledger: the gates they guard
     communities = list(Community.objects.visible_to(request.user).order_by("name"))
     if len(communities) == 1:
         return redirect("people:overview", community=communities[0].code)

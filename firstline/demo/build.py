@@ -15,12 +15,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
 from firstline.accounts.models import Membership, User
 from firstline.audit.log import record
 from firstline.demo import plan as p
+from firstline.demo.gates import write_gates
 from firstline.demo.history import write_history
 from firstline.people.actions import seal_fields
 from firstline.people.models import CARE_FLAGS, Movement, Resident, ResidentVersion
@@ -205,6 +207,7 @@ def build_demo(plan: p.Plan) -> dict[str, int]:
     history = write_history(plan, street, residents, person_plans, now)
     today = timezone.localdate(now)
     history["daily_counts"] = rebuild_daily_counts(today - timedelta(days=29), today)
+    history.update(write_gates(plan, gates, users, residents, person_plans, now))
     for community in communities:
         bump_map_version(community.id)  # bulk rows: no save signals
     counts = {
@@ -244,13 +247,16 @@ def _movement(resident: Resident, m: p.Movement) -> Movement:
 
 def _create_logins(plan: p.Plan, places: dict[tuple, Any]) -> list[User]:
     users = []
-    for login in plan.logins:
+    hashes: dict[str, str] = {}  # the gate guards share one password: hash it once
+    for login in [*plan.logins, *plan.guards]:
         user = User(username=login.username, code=login.user_code, full_name=login.full_name)
-        user.set_password(login.password)
+        if login.password not in hashes:
+            hashes[login.password] = make_password(login.password)
+        user.password = hashes[login.password]
         users.append(user)
     User.objects.bulk_create(users)
     memberships = []
-    for user, login in zip(users, plan.logins, strict=True):
+    for user, login in zip(users, [*plan.logins, *plan.guards], strict=True):
         membership = Membership(user=user, role=login.role, code=login.membership_code, reason=DEMO_REASON)
         membership.bind(places[login.place])
         memberships.append(membership)
@@ -269,7 +275,7 @@ def plan_logins(plan: p.Plan) -> list[LoginRow]:
             plan.place(login.place).name,
             login.full_name,
         )
-        for login in plan.logins
+        for login in [*plan.logins, *plan.guards]
     ]
 
 
@@ -288,7 +294,18 @@ def existing_logins(seed: int) -> list[LoginRow]:
         place = membership.place
         password = login.password if user.check_password(login.password) else None
         rows.append(LoginRow(login.username, password, membership.role, place.code, place.name, user.full_name))
-    return rows
+    guard_password = p.guard_password(seed)
+    guards = []
+    for user in User.objects.filter(username__regex=p.GUARD_USERNAME.pattern):
+        membership = Membership.objects.active().filter(user=user).first()
+        match = p.GUARD_USERNAME.match(user.username)
+        if membership is None or match is None:
+            continue
+        password = guard_password if user.check_password(guard_password) else None
+        place = membership.place
+        row = LoginRow(user.username, password, membership.role, place.code, place.name, user.full_name)
+        guards.append(((int(match[1]), match[2]), row))
+    return rows + [row for _, row in sorted(guards, key=lambda pair: pair[0])]
 
 
 def write_logins_json(path: str | Path, rows: list[LoginRow]) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -174,6 +175,7 @@ class Plan:
     seed: int
     street: Street
     logins: list[Login]
+    guards: list[Login] = field(default_factory=list)  # the gate guards of the rotations (``guard_logins``)
 
     def place(self, ref: PlaceRef):
         """The plan node a ``PlaceRef`` points at."""
@@ -692,4 +694,44 @@ def make_plan(seed: int = 2020, residents: int = 20000, today: date | None = Non
     if residents < MIN_RESIDENTS:
         raise ValueError(f"the demo needs at least {MIN_RESIDENTS} residents")
     street = _StreetMaker(seed, today or date.today()).street(residents)
-    return Plan(seed=seed, street=street, logins=make_logins(seed, street))
+    return Plan(seed=seed, street=street, logins=make_logins(seed, street), guards=guard_logins(seed, street))
+
+
+GUARDS_PER_GATE = 3  # three guards taking turns around the clock, 8 hours each
+GUARD_USERNAME = re.compile(r"^guard(\d+)([a-z])$")
+
+
+def guard_password(seed: int) -> str:
+    """The one password of the demo's gate guards (hashed once: a hash costs a tenth of a second)."""
+    rng = random.Random(f"{seed}:guards:password")
+    first, second = rng.sample(words.PASSWORD_WORDS, 2)
+    return f"{first}-{second}-{rng.randint(10, 99)}"
+
+
+def guard_logins(seed: int, street: Street) -> list[Login]:
+    """Three guards per gate (``guard1b`` …), numbered by gate along the street; the first gate's first
+    guard is the ``gate_guard`` login. Their own random stream: the other logins do not change."""
+    rng = random.Random(f"{seed}:guards")
+    codes, names = Codes(rng), Names(rng)
+    password = guard_password(seed)
+    logins = []
+    number = 0
+    for ci, community in enumerate(street.communities):
+        for gi in range(len(community.gates)):
+            number += 1
+            for k in range(GUARDS_PER_GATE):
+                if number == 1 and k == 0:
+                    continue  # the gate_guard login
+                sex = rng.choice("MF")
+                logins.append(
+                    Login(
+                        username=f"guard{number}{'abc'[k]}",
+                        password=password,
+                        full_name=names.full(sex, rng.randint(1960, 1995), community.kind == "village"),
+                        role=str(Role.GATE_GUARD),
+                        user_code=codes(),
+                        membership_code=codes(),
+                        place=("gate", ci, gi),
+                    )
+                )
+    return logins

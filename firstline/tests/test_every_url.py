@@ -204,6 +204,22 @@ def _cards_job(w: World) -> dict[str, str]:
     return {"code": w.building_a1.code, "token": do_print_cards(w.grid_worker, w.building_a1, "outing")}
 
 
+def _gate_shift(w: World) -> dict[str, str]:
+    """A shift of the south gate tomorrow, of a gate guard."""
+    from firstline.accounts.models import User
+    from firstline.conftest import make_user
+    from firstline.gates.models import Shift
+    from firstline.gates.roster import do_add_shift
+
+    guard = User.objects.filter(username="guard_s").first() or make_user("guard_s", "gate_guard", w.gate)
+    tomorrow = timezone.now() + timedelta(days=1)
+    shift = Shift.objects.filter(guard=guard).first() or do_add_shift(
+        w.admin, w.gate, guard, tomorrow, tomorrow + timedelta(hours=8)
+    )
+    return {"code": shift.code}
+
+
+SHIFT_FORM = lambda w: {"guard": w.grid_worker.code, "starts_at": "2030-01-01T08:00", "ends_at": "2030-01-01T16:00"}  # noqa: E731
 DECLARATION = lambda w: {"community": w.community.code, "code": _declaration(w).code}  # noqa: E731
 BUILDING = lambda w: {"code": w.building_a1.code}  # noqa: E731
 GATE = lambda w: {"code": w.gate.code}  # noqa: E731
@@ -447,6 +463,14 @@ ROUTES: dict[str, Route] = {
     "gates:app": Route(kwargs=GATE, get=404),
     "gates:manifest": Route(kwargs=GATE, get=404),
     "gates:service_worker": Route(),
+    # Gate duty is for who guards a gate or builds its community: no grid-level persona reaches a gate.
+    "duty:gates": Route(get=403),
+    "duty:gate": Route(kwargs=GATE, get=404),
+    "duty:shift_add": Route(kwargs=GATE, get=405, post=404, post_data=SHIFT_FORM),
+    "duty:rotation": Route(kwargs=GATE, get=405, post=404, post_data=lambda w: {"guards": [w.grid_worker.code]}),
+    "duty:shift_remove": Route(kwargs=_gate_shift, get=405, post=404),
+    "duty:handover": Route(kwargs=_gate_shift, get=405, post=404, post_data=lambda w: {"note": "交班"}),
+    "duty:pass_scans": Route(kwargs=_a1_pass, get=a1()),
 }
 
 
