@@ -131,7 +131,6 @@ def _detail(request: HttpRequest, item: Pass, form: RevokeForm | None = None, st
         "qr": cards.qr_svg(token_for(item)) if can_edit and item.state != Pass.State.REVOKED else "",
         "can_edit": can_edit,
         "form": form or RevokeForm(),
-        "scans_url": "",
     }
     return render(request, "gates/pass_detail.html", context, status=status)
 
