@@ -180,6 +180,7 @@ GATES = {
     "outing_every_days": env_int("FIRSTLINE_OUTING_EVERY_DAYS", 2),
     "outing_hours": env_int("FIRSTLINE_OUTING_HOURS", 2),  # longer out is overdue: flagged, and a task
     "list_max_age_hours": env_int("FIRSTLINE_GATE_LIST_MAX_AGE_HOURS", 12),
+    "key_days": env_int("FIRSTLINE_PASS_KEY_DAYS", 30),  # a new signing key after this many days
 }
 
 # --- Static files (served by whitenoise; vendored front-end assets live in static/vendor)

@@ -36,3 +36,9 @@ def overdue_tasks() -> None:
 def overdue_outings() -> None:
     """Every ten minutes: residents not back from an outing in time become a task."""
     gate_jobs.flag_overdue_outings()
+
+
+@db_periodic_task(crontab(minute="30"))
+def rotate_pass_keys() -> None:
+    """Every hour: the pass signing key is replaced when it is due; old revocation lists are pruned."""
+    gate_jobs.rotate_keys_when_due()

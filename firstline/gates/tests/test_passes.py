@@ -14,7 +14,9 @@ from firstline.gates.actions import (
     current_revocations,
     do_issue_pass,
     do_revoke_pass,
+    publish_revocations,
     rotate_keys,
+    signing_key,
     token_for,
     verifying_keys,
 )
@@ -92,3 +94,22 @@ def test_old_keys_verify_after_a_rotation_until_their_passes_expire(world):
     _item, new_token = do_issue_pass(world.grid_worker, world.resident_a1)
     assert tokens.parse(old_token)[0].key_id != tokens.parse(new_token)[0].key_id
     assert at_the_gate(old_token, world) == at_the_gate(new_token, world) == "pass"
+
+
+def test_the_signing_key_rotates_when_due_and_old_lists_are_pruned(world):
+    from firstline.gates.jobs import rotate_keys_when_due
+    from firstline.gates.models import RevocationList, SigningKey
+
+    item, old_token = do_issue_pass(world.grid_worker, world.resident_a1)
+    do_revoke_pass(world.grid_worker, item, "遗失")
+    do_issue_pass(world.admin, world.resident_a2)
+    now = timezone.now()
+    assert rotate_keys_when_due(now + timedelta(days=29)) is False
+    assert SigningKey.objects.count() == 1 and RevocationList.objects.filter(community=world.community).count() == 1
+
+    publish_revocations(world.community.id)  # two lists: the older goes once it is two days old
+    assert rotate_keys_when_due(now + timedelta(days=31)) is True
+    assert SigningKey.objects.count() == 2 and signing_key().key_id != tokens.parse(old_token)[0].key_id
+    lists = RevocationList.objects.filter(community=world.community)
+    assert lists.count() == 1 and lists.get().version == 2
+    assert rotate_keys_when_due(now + timedelta(days=1)) is False  # the new key is young
