@@ -31,7 +31,7 @@ class GateRuleSet:
 
 
 def gate_rules_for(community_id: int) -> GateRuleSet:
-    defaults = {name: int(value) for name, value in settings.GATES.items()}
+    defaults = {name: int(settings.GATES[name]) for name in GateRuleSet.__dataclass_fields__}
     own = GateRules.objects.filter(community_id=community_id).first()
     if own is not None:
         for name in defaults:
