@@ -95,12 +95,12 @@ def test_a_guard_checks_passes_offline_and_every_scan_leaves_once(world, phone, 
 
     check_code(phone, typed.short_code, "36.5", 1)
     assert verdict(phone)[0] == "pass" and phone.locator("#verdict .verdict-word").inner_text() == "通过"
-    assert typed.short_code[:3] in verdict(phone)[2] and "居民出入证" in verdict(phone)[2]
+    assert f"{typed.short_code[:4]} {typed.short_code[4:]}" in verdict(phone)[2] and "居民出入证" in verdict(phone)[2]
 
     phone.fill("#temperature", "36.6")
     phone.set_input_files("#photo-input", qr_png(shown_token, tmp_path))
     phone.wait_for_selector('#queue-count[data-count="2"]')
-    assert verdict(phone)[0] == "pass" and shown.short_code[3:] in verdict(phone)[2]
+    assert verdict(phone)[0] == "pass" and f"{shown.short_code[:4]} {shown.short_code[4:]}" in verdict(phone)[2]
 
     check_code(phone, revoked.short_code, "36.4", 3)
     assert verdict(phone)[:2] == ("refuse", "通行证已吊销")

@@ -78,7 +78,7 @@
   function shortCode(value) {
     var text = "";
     for (var shift = 30; shift >= 0; shift -= 5) text += CROCKFORD[Math.floor(value / Math.pow(2, shift)) % 32];
-    return text.slice(0, 3) + "-" + text.slice(3);
+    return text.slice(0, 4) + " " + text.slice(4); // as printed on the card (gates.cards.format_short_code)
   }
   function shortCodeValue(text) {
     var cleaned = text.replace(/[\s-]/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1");
@@ -574,7 +574,7 @@
         var body = {
           client_id: crypto.randomUUID(),
           token: source === "token" ? text.replace(/\s/g, "") : null,
-          short_code: source === "code" ? result.detail.code.replace("-", "") : null,
+          short_code: source === "code" ? result.detail.code.replace(/[\s-]/g, "") : null,
           gate: CONFIG.gate,
           direction: direction(),
           temperature: temperature.value,
