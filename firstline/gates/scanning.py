@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -197,18 +198,24 @@ def _direction(value: Any) -> str:
     return str(value)
 
 
-def guarded_gates(user: Any) -> Any:
-    """The gates the user may guard (by a shift's role or a temporary grant): others are unknown to them."""
-    if not memberships_with(user, "guard_gate"):
-        return Gate.objects.none()
-    return Gate.objects.visible_to(user)
+GATE_CACHE_SECONDS = 60
 
 
 def _gate(user: Any, code: Any, gates: dict[str, Gate | None]) -> Gate:
-    """The gate named ``code`` within the user's scope (looked up once per batch)."""
+    """The gate named ``code`` that the user may guard (``role_for``: the scope check, made on every item).
+
+    The row is kept a minute in the cache by code (a gate's code and place do not change;
+    a new gate is read at once), and once per batch.
+    """
     code = str(code or "")
     if code not in gates:
-        gates[code] = guarded_gates(user).filter(code=code).first() if code else None
+        key = f"gates:gate:{code}"
+        gate = cache.get(key) if code else None
+        if gate is None and code and memberships_with(user, "guard_gate"):
+            gate = Gate.objects.filter(code=code).first()
+            if gate is not None:
+                cache.set(key, gate, GATE_CACHE_SECONDS)
+        gates[code] = gate
     gate = gates[code]
     if gate is None or not role_for(user, "guard_gate", gate):
         raise Rejected("unknown_gate")
