@@ -102,9 +102,10 @@ SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
 }
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'firstline.sqlite3'}")
+# Connections are kept (per server thread) on SQLite too: closing the last connection of a WAL
+# database checkpoints and removes the WAL, 10-25 ms that a request would pay (docs/benchmarks.md).
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
     DATABASES["default"]["TEST"] = {"NAME": env_str("FIRSTLINE_TEST_DB") or None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

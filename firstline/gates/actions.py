@@ -17,6 +17,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -49,6 +50,8 @@ def signing_key() -> SigningKey:
 def _new_key() -> SigningKey:
     private = tokens.new_private_key()
     last = SigningKey.objects.aggregate(last=Max("key_id"))["last"] or 0
+    cache.delete(KEYS_CACHE)
+    transaction.on_commit(lambda: cache.delete(KEYS_CACHE))  # and once more, should a scan have read it meanwhile
     return SigningKey.objects.create(
         key_id=last + 1, public_key=tokens.public_bytes(private), private_key_sealed=tokens.seal_private_key(private)
     )
@@ -68,6 +71,24 @@ def verifying_keys(now: datetime | None = None) -> dict[int, bytes]:
     now = now or timezone.now()
     keys = SigningKey.objects.exclude(verifies_until__lte=now).values_list("key_id", "public_key")
     return {key_id: bytes(public) for key_id, public in keys}
+
+
+KEYS_CACHE = "gates:verifying-keys"
+KEYS_CACHE_SECONDS = 60
+
+
+def cached_verifying_keys(key_id: int, now: datetime) -> dict[int, bytes]:
+    """``verifying_keys(now)`` from the cache (a minute), read again at once when ``key_id`` is not in it.
+
+    A new key is seen by the first scan of a pass it signed; a rotation's new end of an old
+    key (``rotate_keys``) clears the cache here and reaches other processes within the minute.
+    """
+    keys = cache.get(KEYS_CACHE)
+    if keys is None or key_id not in keys:
+        rows = SigningKey.objects.values_list("key_id", "public_key", "verifies_until")
+        keys = {row_id: (bytes(public), until) for row_id, public, until in rows}
+        cache.set(KEYS_CACHE, keys, KEYS_CACHE_SECONDS)
+    return {row_id: public for row_id, (public, until) in keys.items() if until is None or until > now}
 
 
 def token_for(item: Pass, keys: dict[int, Any] | None = None) -> str:

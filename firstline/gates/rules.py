@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 
 from firstline.gates.models import GateRules
 
@@ -30,12 +31,23 @@ class GateRuleSet:
         return timedelta(hours=self.list_max_age_hours)
 
 
+RULES_CACHE_SECONDS = 60
+
+
 def gate_rules_for(community_id: int) -> GateRuleSet:
+    """The community's rules, kept a minute in the cache: a change of its ``GateRules`` applies within it."""
     defaults = {name: int(settings.GATES[name]) for name in GateRuleSet.__dataclass_fields__}
+    key = f"gates:rules:{community_id}"
+    cached = cache.get(key)
+    if cached is not None and cached[0] == defaults:  # settings changed (tests override them): read again
+        return cached[1]
     own = GateRules.objects.filter(community_id=community_id).first()
+    rules = dict(defaults)
     if own is not None:
-        for name in defaults:
+        for name in rules:
             value = getattr(own, name)
             if value:
-                defaults[name] = value
-    return GateRuleSet(**defaults)
+                rules[name] = value
+    ruleset = GateRuleSet(**rules)
+    cache.set(key, (defaults, ruleset), RULES_CACHE_SECONDS)
+    return ruleset

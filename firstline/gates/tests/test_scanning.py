@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from firstline.accounts.models import Membership
 from firstline.conftest import make_id_number, make_user
-from firstline.gates.actions import do_issue_pass, do_revoke_pass, publish_revocations
+from firstline.gates.actions import do_issue_pass, do_revoke_pass, publish_revocations, rotate_keys
 from firstline.gates.jobs import flag_overdue_outings
 from firstline.gates.models import GateConflict, Outing, Pass, Scan, Shift, Visit
 from firstline.gates.scanning import ingest_scans, ingest_visits
@@ -216,6 +216,24 @@ def test_a_typed_short_code_is_checked_like_a_token(world, guard, issued):
     do_revoke_pass(world.admin, item_, "遗失")
     refused = scan(guard, world, None, "in", short_code=item_.short_code)
     assert (refused.verdict, refused.reason) == ("refused", "revoked")
+
+
+def test_a_pass_revoked_between_two_scans_is_refused_by_the_next(world, guard, issued):
+    item_, token = issued
+    assert scan(guard, world, token).verdict == "passed"  # keys and rules are now in the cache
+    do_revoke_pass(world.admin, item_, "遗失")
+    refused = scan(guard, world, token, "in")
+    assert (refused.status, refused.verdict, refused.reason) == ("stored", "refused", "revoked")
+    assert Pass.objects.get().presence == "out"
+
+
+def test_a_pass_signed_by_a_new_key_passes_at_once(world, guard, issued):
+    assert scan(guard, world, issued[1]).verdict == "passed"  # the old key alone is in the cache
+    rotate_keys()
+    other = issue_yesterday(world, world.resident_a1)[1]
+    new_key, old_key = scan(guard, world, other), scan(guard, world, issued[1], "in")
+    assert (new_key.verdict, new_key.reason) == ("flagged", "over_quota")  # verified: the household's second outing
+    assert (old_key.verdict, old_key.reason) == ("passed", "")
 
 
 # --- the gate rules ---------------------------------------------------------------------------------
