@@ -27,7 +27,8 @@ from django.utils.translation import gettext as _
 
 from firstline.audit.log import record
 from firstline.gates import tokens
-from firstline.gates.models import Pass, PassRequest, RevocationList, SigningKey
+from firstline.gates.models import GateRules, Pass, PassRequest, RevocationList, SigningKey
+from firstline.gates.rules import rules_cache_key
 from firstline.people.models import Resident
 from firstline.scoping import require
 from firstline.sealing import mask_name
@@ -361,3 +362,47 @@ def do_decline_request(actor: Any, request_obj: PassRequest, note: str, request:
         record("update", actor=actor, role=role, obj=locked, reason=note, detail={"state": "declined"}, request=request)
     request_obj.refresh_from_db()
     return request_obj
+
+
+# --- the community's rules at its gates -----------------------------------------------------------
+
+GATE_RULE_LIMITS: dict[str, tuple[int, int]] = {
+    "outing_people": (1, 20),
+    "outing_every_days": (1, 14),
+    "outing_hours": (1, 24),
+    "list_max_age_hours": (1, 72),
+}
+
+
+def do_set_gate_rules(actor: Any, community: Any, values: dict[str, Any], request: Any = None) -> GateRules:
+    """Set a community's own gate rules; an empty value (None) returns to the deployment's default.
+    The gates of this process see the change at once, the others within a minute (``gates.rules``)."""
+    role = require(actor, "manage_rules", community)
+    rules = GateRules.objects.filter(community=community).first() or GateRules(community=community)
+    changed, errors = [], {}
+    for name, (low, high) in GATE_RULE_LIMITS.items():
+        if name not in values:
+            continue
+        value = values[name]
+        if value is not None and not low <= value <= high:
+            errors[name] = _("Choose a value between %(low)s and %(high)s.") % {"low": low, "high": high}
+        elif getattr(rules, name) != value:
+            changed.append(name)
+            setattr(rules, name, value)
+    if errors:
+        raise ValidationError(errors)
+    if changed:
+        with transaction.atomic():
+            rules.save()
+            record(
+                "update",
+                actor=actor,
+                role=role,
+                obj=community,
+                community_id=community.id,
+                reason="gate_rules",
+                detail={"fields": changed},
+                request=request,
+            )
+        cache.delete(rules_cache_key(community.id))
+    return rules

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from firstline.forms import ActionForm
-from firstline.gates.models import Scan
+from firstline.gates.models import GateRules, Scan
 from firstline.gates.roster import ROTATION_HOURS
 
 
@@ -61,3 +62,19 @@ class HistoryFilter(forms.Form):
     verdict = forms.ChoiceField(
         label=_("verdict"), required=False, choices=[("", _("all verdicts")), *Scan.Verdict.choices]
     )
+
+
+class GateRulesForm(ActionForm):
+    """A community's own gate rules; an empty box keeps the deployment's default (shown as the placeholder)."""
+
+    FIELDS = ("outing_people", "outing_every_days", "outing_hours", "list_max_age_hours")
+
+    def __init__(self, *args: Any, defaults: dict[str, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.update(forms.fields_for_model(GateRules, fields=self.FIELDS))
+        for name in self.FIELDS:
+            field = self.fields[name]
+            field.required = False
+            field.label = capfirst(field.label)
+            field.widget.attrs.update(placeholder=str(defaults[name]), inputmode="numeric")
+            field.help_text = _("Empty: the default, %(value)s.") % {"value": defaults[name]}

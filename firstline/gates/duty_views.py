@@ -49,7 +49,7 @@ from firstline.gates.roster import (
     possible_guards,
 )
 from firstline.places.models import Gate
-from firstline.scoping import active_memberships, get_visible_or_404, memberships_with, user_can
+from firstline.scoping import active_memberships, get_visible_or_404, memberships_with, role_for, user_can
 from firstline.sealing import mask_name
 
 ROSTER_DAYS = 8  # today and the next 7 days
@@ -409,7 +409,11 @@ def gate_page(request: HttpRequest, code: str) -> HttpResponse:
     if getattr(request, "htmx", False) and request.GET.get("part") == "history":
         return render(request, "gates/duty/gate.html#history", {"gate": gate, **_history_context(request, gate)})
     context = {**_roster_context(request, gate), **_history_context(request, gate)}
-    context.update(community=_ledger_community(request.user, gate), app_url=_app_url(gate))
+    context.update(
+        community=_ledger_community(request.user, gate),
+        app_url=_app_url(gate),
+        may_set_rules=bool(role_for(request.user, "manage_rules", gate.community)),
+    )
     return render(request, "gates/duty/gate.html", context)
 
 

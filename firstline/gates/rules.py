@@ -34,10 +34,14 @@ class GateRuleSet:
 RULES_CACHE_SECONDS = 60
 
 
+def rules_cache_key(community_id: int) -> str:
+    return f"gates:rules:{community_id}"
+
+
 def gate_rules_for(community_id: int) -> GateRuleSet:
     """The community's rules, kept a minute in the cache: a change of its ``GateRules`` applies within it."""
     defaults = {name: int(settings.GATES[name]) for name in GateRuleSet.__dataclass_fields__}
-    key = f"gates:rules:{community_id}"
+    key = rules_cache_key(community_id)
     cached = cache.get(key)
     if cached is not None and cached[0] == defaults:  # settings changed (tests override them): read again
         return cached[1]

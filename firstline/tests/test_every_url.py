@@ -404,6 +404,7 @@ ROUTES: dict[str, Route] = {
     "screening:community_rules": Route(
         kwargs=COMMUNITY, get=403, post=403, post_data=lambda w: {"isolation_days": "21"}
     ),
+    "duty:rules": Route(kwargs=COMMUNITY, get=403, post=403, post_data=lambda w: {"outing_hours": "4"}),
     "screening:risk_areas": Route(
         kwargs=lambda w: {"street": w.street.code},
         get=403,
