@@ -535,7 +535,7 @@
     if (detail && detail.kind) parts.push(say("kind_" + detail.kind));
     if (detail && detail.code) parts.push(detail.code);
     parts.push(say("direction_" + direction()));
-    if (temperature !== null && temperature !== undefined) parts.push(temperature.toFixed(1) + " °C");
+    if (temperature !== null && temperature !== undefined) parts.push(temperature.toFixed(1) + "\u00a0°C");
     box.querySelector(".verdict-detail").textContent = parts.join(" · ");
     box.scrollIntoView({ block: "nearest" });
   }
