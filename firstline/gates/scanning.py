@@ -315,11 +315,11 @@ def _ingest_scan(
                 raise
         else:
             # Read-only work before the write transaction: on SQLite it holds the database's one write lock.
-            verified = _verify(item)
+            checked = _verify(item)
             rules = gate_rules_for(item.gate.community_id)
             try:
                 with one_writer(), transaction.atomic():
-                    return _result_of(_store_scan(user, item, payload_hash, shift, verified, rules, request), STORED)
+                    return _result_of(_store_scan(user, item, payload_hash, shift, checked, rules, request), STORED)
             except IntegrityError:  # the id is stored already: sent again, or at the same moment by a second connection
                 existing = Scan.objects.filter(client_id=item.client_id).first()
                 if existing is None:
@@ -332,24 +332,23 @@ def _ingest_scan(
         return ScanResult(client_id, REJECTED, reason=rejected.reason)
 
 
-def _verify(item: _ScanItem) -> tuple[Pass | None, int | None, str]:
-    """The scanned pass (None if unknown or forged), its serial, and the refusal reason ("" when it may pass).
+@dataclass
+class _Checked:
+    """What the token alone says, before the pass is read: its serial (None if not one of ours), a refusal."""
 
-    Revoked and suspended are read from the pass itself, as for a typed code: the community's
-    revocation list is made from these states in the transaction that changes one, so the row is
-    the list's source, never older than it.
+    serial: int | None
+    reason: str
+    linked: bool  # whether a pass is looked up (not for a forged or foreign token, nor an unreadable short code)
+
+
+def _verify(item: _ScanItem) -> _Checked:
+    """The token's signature, window and gate, checked before the write transaction (no query).
+
+    A typed short code has nothing to verify: its pass is looked up and checked by ``_scanned_pass``.
     """
     gate = item.gate
     if item.short_code:
-        value = tokens.short_code_value(item.short_code)
-        found = None
-        if value is not None:
-            code = "".join(tokens.CROCKFORD[(value >> shift) & 31] for shift in range(30, -1, -5))
-            found = Pass.objects.filter(community_id=gate.community_id, short_code=code).first()
-        if found is None:
-            return None, None, "unknown_pass"
-        return found, found.serial, _typed_refusal(found, gate, item.scanned_at)
-    reason = ""
+        return _Checked(None, "", tokens.short_code_value(item.short_code) is not None)
     try:
         claims = tokens.verify(
             item.token,
@@ -362,14 +361,36 @@ def _verify(item: _ScanItem) -> tuple[Pass | None, int | None, str]:
         )
     except tokens.Refused as refused:
         if refused.reason in ("malformed", "unknown_key", "bad_signature"):
-            return None, None, refused.reason  # not a pass we signed: nothing to link it to
-        reason = refused.reason
-        claims = tokens.parse(item.token)[0]
+            return _Checked(None, refused.reason, False)  # not a pass we signed: nothing to link it to
+        return _Checked(tokens.parse(item.token)[0].serial, refused.reason, True)
+    return _Checked(claims.serial, "", True)
+
+
+def _scanned_pass(item: _ScanItem, checked: _Checked) -> tuple[Pass | None, int | None, str]:
+    """The scanned pass, locked (None if unknown or forged), its serial, and the refusal reason ("" when it may pass).
+
+    Read once, inside the scan's write transaction and under the row's lock, so that its presence
+    and its state are those the scan is judged on. Revoked and suspended are read from the pass
+    itself, as for a typed code: the community's revocation list is made from these states in the
+    transaction that changes one, so the row is the list's source, never older than it.
+    """
+    gate = item.gate
+    if not checked.linked:
+        return None, checked.serial, checked.reason or "unknown_pass"
+    locked = Pass.objects.select_for_update()
+    if item.short_code:
+        value = tokens.short_code_value(item.short_code)
+        assert value is not None
+        code = "".join(tokens.CROCKFORD[(value >> shift) & 31] for shift in range(30, -1, -5))
+        found = locked.filter(community_id=gate.community_id, short_code=code).first()
+        if found is None:
+            return None, None, "unknown_pass"
+        return found, found.serial, _typed_refusal(found, gate, item.scanned_at)
     # Only a pass of the gate's own community is linked (a wrong community's pass is someone else's record).
-    found = Pass.objects.filter(serial=claims.serial, community_id=gate.community_id).first()
+    found = locked.filter(serial=checked.serial, community_id=gate.community_id).first()
     if found is None:
-        return None, claims.serial, reason or "unknown_pass"
-    return found, claims.serial, reason or _state_refusal(found)
+        return None, checked.serial, checked.reason or "unknown_pass"
+    return found, checked.serial, checked.reason or _state_refusal(found)
 
 
 def _no_revocations(community_id: int, at: datetime) -> tokens.Revocations:
@@ -401,12 +422,13 @@ def _store_scan(
     item: _ScanItem,
     payload_hash: str,
     shift: Shift | None,
-    verified: tuple[Pass | None, int | None, str],
+    checked: _Checked,
     rules: GateRuleSet,
     request: Any,
 ) -> Scan:
     """Judge the scan under its pass's lock, then write it once with its verdict, then what the crossing changes."""
-    found, serial, reason = verified
+    # From here on this pass's scans queue behind each other: its presence changes once per real crossing.
+    found, serial, reason = _scanned_pass(item, checked)
     gate = item.gate
     scan = Scan(
         client_id=item.client_id,
@@ -428,8 +450,6 @@ def _store_scan(
     )
     crossing: Crossing | None = None
     if found is not None:
-        # From here on this pass's scans queue behind each other: its presence changes once per real crossing.
-        found.presence = Pass.objects.select_for_update().filter(pk=found.pk).values_list("presence", flat=True).get()
         if not reason:
             crossing = _judge_crossing(scan, found, rules)
         if found.resident_id is not None and item.temperature is not None:
