@@ -8,11 +8,14 @@ sent after the shift ended still counts.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 
+from firstline import prepared
 from firstline.accounts.models import Membership
 from firstline.accounts.roles import role_can
 from firstline.gates.models import Shift
@@ -23,7 +26,21 @@ def shift_at(user: Any, gate: Gate, at: datetime) -> Shift | None:
     """The user's shift at ``gate`` covering ``at``, if any."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return Shift.objects.filter(gate=gate, guard=user, starts_at__lte=at, ends_at__gt=at).order_by("starts_at").first()
+    # Written once (``firstline.prepared`` says why): every scan asks.
+    at = prepared.param(Shift, "starts_at", at)
+    rows = prepared.fetch(_shift_at_sql(connection.vendor), [gate.id, user.pk, at, at])
+    return prepared.instance(Shift, rows[0]) if rows else None
+
+
+@functools.cache
+def _shift_at_sql(vendor: str) -> str:
+    """``Shift.objects.filter(gate=, guard=, starts_at__lte=at, ends_at__gt=at).order_by("starts_at").first()``."""
+    starts_at = prepared.column(Shift, "starts_at")
+    return (
+        f"SELECT {prepared.columns(Shift)} FROM {prepared.table(Shift)}"  # noqa: S608 (names from _meta)
+        f" WHERE {prepared.column(Shift, 'gate')} = %s AND {prepared.column(Shift, 'guard')} = %s"
+        f" AND {starts_at} <= %s AND {prepared.column(Shift, 'ends_at')} > %s ORDER BY {starts_at} LIMIT 1"
+    )
 
 
 def granted_at(user: Any, gate: Gate, at: datetime) -> Membership | None:

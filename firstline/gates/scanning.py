@@ -19,6 +19,7 @@ The scan is written once, with its verdict, after everything it depends on was r
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -40,6 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from firstline import prepared
 from firstline.audit.log import record
 from firstline.gates import duty, tokens
 from firstline.gates.actions import cached_verifying_keys
@@ -315,11 +317,11 @@ def _ingest_scan(
                 raise
         else:
             # Read-only work before the write transaction: on SQLite it holds the database's one write lock.
-            verified = _verify(item)
+            checked = _verify(item)
             rules = gate_rules_for(item.gate.community_id)
             try:
                 with one_writer(), transaction.atomic():
-                    return _result_of(_store_scan(user, item, payload_hash, shift, verified, rules, request), STORED)
+                    return _result_of(_store_scan(user, item, payload_hash, shift, checked, rules, request), STORED)
             except IntegrityError:  # the id is stored already: sent again, or at the same moment by a second connection
                 existing = Scan.objects.filter(client_id=item.client_id).first()
                 if existing is None:
@@ -332,24 +334,23 @@ def _ingest_scan(
         return ScanResult(client_id, REJECTED, reason=rejected.reason)
 
 
-def _verify(item: _ScanItem) -> tuple[Pass | None, int | None, str]:
-    """The scanned pass (None if unknown or forged), its serial, and the refusal reason ("" when it may pass).
+@dataclass
+class _Checked:
+    """What the token alone says, before the pass is read: its serial (None if not one of ours), a refusal."""
 
-    Revoked and suspended are read from the pass itself, as for a typed code: the community's
-    revocation list is made from these states in the transaction that changes one, so the row is
-    the list's source, never older than it.
+    serial: int | None
+    reason: str
+    linked: bool  # whether a pass is looked up (not for a forged or foreign token, nor an unreadable short code)
+
+
+def _verify(item: _ScanItem) -> _Checked:
+    """The token's signature, window and gate, checked before the write transaction (no query).
+
+    A typed short code has nothing to verify: its pass is looked up and checked by ``_scanned_pass``.
     """
     gate = item.gate
     if item.short_code:
-        value = tokens.short_code_value(item.short_code)
-        found = None
-        if value is not None:
-            code = "".join(tokens.CROCKFORD[(value >> shift) & 31] for shift in range(30, -1, -5))
-            found = Pass.objects.filter(community_id=gate.community_id, short_code=code).first()
-        if found is None:
-            return None, None, "unknown_pass"
-        return found, found.serial, _typed_refusal(found, gate, item.scanned_at)
-    reason = ""
+        return _Checked(None, "", tokens.short_code_value(item.short_code) is not None)
     try:
         claims = tokens.verify(
             item.token,
@@ -362,14 +363,53 @@ def _verify(item: _ScanItem) -> tuple[Pass | None, int | None, str]:
         )
     except tokens.Refused as refused:
         if refused.reason in ("malformed", "unknown_key", "bad_signature"):
-            return None, None, refused.reason  # not a pass we signed: nothing to link it to
-        reason = refused.reason
-        claims = tokens.parse(item.token)[0]
+            return _Checked(None, refused.reason, False)  # not a pass we signed: nothing to link it to
+        return _Checked(tokens.parse(item.token)[0].serial, refused.reason, True)
+    return _Checked(claims.serial, "", True)
+
+
+def _scanned_pass(item: _ScanItem, checked: _Checked) -> tuple[Pass | None, int | None, str]:
+    """The scanned pass, locked (None if unknown or forged), its serial, and the refusal reason ("" when it may pass).
+
+    Read once, inside the scan's write transaction and under the row's lock, so that its presence
+    and its state are those the scan is judged on. Revoked and suspended are read from the pass
+    itself, as for a typed code: the community's revocation list is made from these states in the
+    transaction that changes one, so the row is the list's source, never older than it.
+    """
+    gate = item.gate
+    if not checked.linked:
+        return None, checked.serial, checked.reason or "unknown_pass"
+    if item.short_code:
+        value = tokens.short_code_value(item.short_code)
+        assert value is not None
+        code = "".join(tokens.CROCKFORD[(value >> shift) & 31] for shift in range(30, -1, -5))
+        found = Pass.objects.select_for_update().filter(community_id=gate.community_id, short_code=code).first()
+        if found is None:
+            return None, None, "unknown_pass"
+        return found, found.serial, _typed_refusal(found, gate, item.scanned_at)
     # Only a pass of the gate's own community is linked (a wrong community's pass is someone else's record).
-    found = Pass.objects.filter(serial=claims.serial, community_id=gate.community_id).first()
+    found = _locked_pass(checked.serial, gate.community_id)
     if found is None:
-        return None, claims.serial, reason or "unknown_pass"
-    return found, claims.serial, reason or _state_refusal(found)
+        return None, checked.serial, checked.reason or "unknown_pass"
+    return found, checked.serial, checked.reason or _state_refusal(found)
+
+
+# The statements below run on every scan: written once (``firstline.prepared`` says why, with the numbers).
+
+
+@functools.cache
+def _locked_pass_sql(vendor: str) -> str:
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""  # SQLite: the write lock
+    return (
+        f"SELECT {prepared.columns(Pass)} FROM {prepared.table(Pass)}"  # noqa: S608 (names from _meta)
+        f" WHERE {prepared.column(Pass, 'serial')} = %s AND {prepared.column(Pass, 'community')} = %s{lock}"
+    )
+
+
+def _locked_pass(serial: int | None, community_id: int) -> Pass | None:
+    """``Pass.objects.select_for_update().filter(serial=, community_id=).first()`` (the serial is unique)."""
+    rows = prepared.fetch(_locked_pass_sql(connection.vendor), [serial, community_id])
+    return prepared.instance(Pass, rows[0]) if rows else None
 
 
 def _no_revocations(community_id: int, at: datetime) -> tokens.Revocations:
@@ -401,12 +441,13 @@ def _store_scan(
     item: _ScanItem,
     payload_hash: str,
     shift: Shift | None,
-    verified: tuple[Pass | None, int | None, str],
+    checked: _Checked,
     rules: GateRuleSet,
     request: Any,
 ) -> Scan:
     """Judge the scan under its pass's lock, then write it once with its verdict, then what the crossing changes."""
-    found, serial, reason = verified
+    # From here on this pass's scans queue behind each other: its presence changes once per real crossing.
+    found, serial, reason = _scanned_pass(item, checked)
     gate = item.gate
     scan = Scan(
         client_id=item.client_id,
@@ -428,8 +469,6 @@ def _store_scan(
     )
     crossing: Crossing | None = None
     if found is not None:
-        # From here on this pass's scans queue behind each other: its presence changes once per real crossing.
-        found.presence = Pass.objects.select_for_update().filter(pk=found.pk).values_list("presence", flat=True).get()
         if not reason:
             crossing = _judge_crossing(scan, found, rules)
         if found.resident_id is not None and item.temperature is not None:
@@ -437,7 +476,7 @@ def _store_scan(
     flagged = [flag for flag in RULE_FLAGS if flag in scan.flags]
     if flagged and scan.verdict == Scan.Verdict.PASSED:
         scan.verdict, scan.reason = Scan.Verdict.FLAGGED, flagged[0]
-    scan.save()
+    prepared.insert(scan)
     if crossing is not None:
         _apply_crossing(scan, crossing)
     return scan
@@ -470,31 +509,21 @@ def _judge_crossing(scan: Scan, item: Pass, rules: GateRuleSet) -> Crossing | No
 def _apply_crossing(scan: Scan, crossing: Crossing) -> None:
     item = crossing.item
     item.presence, item.presence_changed_at = scan.direction, scan.scanned_at
-    item.save(update_fields=["presence", "presence_changed_at"])
+    prepared.update(item, ("presence", "presence_changed_at"))
     if crossing.opens is not None:
         crossing.opens.out_scan = scan
-        crossing.opens.save()
+        prepared.insert(crossing.opens)
     outing = crossing.closes
     if outing is not None:
         outing.back_at, outing.back_scan = scan.scanned_at, scan
-        outing.save(update_fields=["back_at", "back_scan"])
+        prepared.update(outing, ("back_at", "back_scan"))
         if outing.overdue_task_id is not None:  # set with the task by gates.jobs.flag_overdue_outings
             close_tasks(Q(dedupe_key=f"overdue:{outing.id}"), _("Back through the gate."), by=scan.recorded_by)
 
 
 def _go_out(scan: Scan, item: Pass, rules: GateRuleSet) -> Outing:
     if item.household_id is not None:
-        others = (
-            Outing.objects.filter(
-                household_id=item.household_id,
-                out_at__gt=scan.scanned_at - rules.outing_period,
-                out_at__lte=scan.scanned_at,
-            )
-            .exclude(pass_obj=item)
-            .values("pass_obj")
-            .distinct()
-            .count()
-        )
+        others = _others_out(item, since=scan.scanned_at - rules.outing_period, until=scan.scanned_at)
         if others >= rules.outing_people:
             scan.flags.append("over_quota")  # recorded all the same: the person is already out
     return Outing(
@@ -509,8 +538,39 @@ def _go_out(scan: Scan, item: Pass, rules: GateRuleSet) -> Outing:
     )
 
 
+@functools.cache
+def _others_out_sql(vendor: str) -> str:
+    pass_obj = prepared.column(Outing, "pass_obj")
+    out_at = prepared.column(Outing, "out_at")
+    return (
+        f"SELECT COUNT(DISTINCT {pass_obj}) FROM {prepared.table(Outing)}"  # noqa: S608 (names from _meta)
+        f" WHERE {prepared.column(Outing, 'household')} = %s AND {out_at} > %s AND {out_at} <= %s AND {pass_obj} <> %s"
+    )
+
+
+def _others_out(item: Pass, since: datetime, until: datetime) -> int:
+    """How many other passes of the household went out in ``(since, until]`` (the outing quota's count)."""
+    params = [item.household_id, prepared.param(Outing, "out_at", since), prepared.param(Outing, "out_at", until)]
+    return int(prepared.fetch(_others_out_sql(connection.vendor), [*params, item.pk])[0][0])
+
+
+@functools.cache
+def _open_outing_sql(vendor: str) -> str:
+    return (
+        f"SELECT {prepared.columns(Outing)} FROM {prepared.table(Outing)}"  # noqa: S608 (names from _meta)
+        f" WHERE {prepared.column(Outing, 'pass_obj')} = %s AND {prepared.column(Outing, 'back_at')} IS NULL"
+        f" ORDER BY {prepared.column(Outing, 'out_at')} DESC LIMIT 1"
+    )
+
+
+def _open_outing(item: Pass) -> Outing | None:
+    """The pass's latest outing not back yet, if any."""
+    rows = prepared.fetch(_open_outing_sql(connection.vendor), [item.pk])
+    return prepared.instance(Outing, rows[0]) if rows else None
+
+
 def _come_back(scan: Scan, item: Pass) -> Outing | None:
-    outing = Outing.objects.filter(pass_obj=item, back_at__isnull=True).order_by("-out_at").first()
+    outing = _open_outing(item)
     if outing is not None and scan.scanned_at > outing.due_back_at:
         scan.flags.append("late_return")
     return outing
