@@ -32,7 +32,7 @@ from firstline.gates.rules import rules_cache_key
 from firstline.people.models import Resident
 from firstline.scoping import require
 from firstline.sealing import mask_name
-from firstline.status.actions import isolation_closed, isolation_opened
+from firstline.status.actions import isolation_closed, isolation_opened, set_rule_values
 from firstline.status.models import IsolationOrder
 
 # How long a rotated-out key still verifies: the longest a pass may be valid.
@@ -379,18 +379,7 @@ def do_set_gate_rules(actor: Any, community: Any, values: dict[str, Any], reques
     The gates of this process see the change at once, the others within a minute (``gates.rules``)."""
     role = require(actor, "manage_rules", community)
     rules = GateRules.objects.filter(community=community).first() or GateRules(community=community)
-    changed, errors = [], {}
-    for name, (low, high) in GATE_RULE_LIMITS.items():
-        if name not in values:
-            continue
-        value = values[name]
-        if value is not None and not low <= value <= high:
-            errors[name] = _("Choose a value between %(low)s and %(high)s.") % {"low": low, "high": high}
-        elif getattr(rules, name) != value:
-            changed.append(name)
-            setattr(rules, name, value)
-    if errors:
-        raise ValidationError(errors)
+    changed = set_rule_values(rules, values, GATE_RULE_LIMITS)
     if changed:
         with transaction.atomic():
             rules.save()

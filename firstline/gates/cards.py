@@ -15,12 +15,10 @@ letters do; the page polls it. Tests run the job at once.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import segno
@@ -33,6 +31,7 @@ from huey.contrib.djhuey import db_task
 from firstline.audit.log import record
 from firstline.gates.actions import token_for
 from firstline.gates.models import Pass
+from firstline.jobs import JobFiles
 from firstline.places.models import Building
 from firstline.scoping import require
 from firstline.status.letters import qr_data_uri
@@ -93,45 +92,14 @@ def cards_html(building: Building, rows: list[dict[str, Any]]) -> str:
 # --- the job: a building's sheet of cards ---------------------------------------------------------
 
 
-def cards_dir() -> Path:
-    folder = Path(settings.DATA_DIR) / "cards"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
-
-
-def job_path(token: str) -> Path:
-    return cards_dir() / f"{token}.json"
-
-
-def pdf_path(token: str) -> Path:
-    return cards_dir() / f"{token}.pdf"
-
-
-def read_job(token: str) -> dict[str, Any] | None:
-    if not token.isalnum():
-        return None
-    try:
-        return json.loads(job_path(token).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _write_job(job: dict[str, Any]) -> None:
-    """Replace the job file atomically: a reader never sees half of it."""
-    path = job_path(job["token"])
-    scratch = path.with_name(f".{path.name}.{os.getpid()}")
-    scratch.write_text(json.dumps(job), encoding="utf-8")
-    os.replace(scratch, path)
-
-
-def purge_old_cards(now: float | None = None) -> int:
-    cutoff = (now or time.time()) - KEPT_HOURS * 3600
-    removed = 0
-    for path in cards_dir().iterdir():
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+# The job's files (``firstline.jobs.JobFiles``), under the names the pages use.
+FILES = JobFiles("cards", hours=KEPT_HOURS)
+cards_dir = FILES.folder
+job_path = FILES.job_path
+pdf_path = FILES.output_path
+read_job = FILES.read
+_write_job = FILES.write
+purge_old_cards = FILES.purge
 
 
 def do_print_cards(actor: Any, building: Building, kind: str, request: Any = None) -> str:

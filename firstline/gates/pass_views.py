@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -341,13 +341,7 @@ def sheet_job(request: HttpRequest, code: str, token: str) -> HttpResponse:
 def sheet_download(request: HttpRequest, code: str, token: str) -> HttpResponseBase:
     building = _building(request, code)
     job = _job(request, building, token)
-    path = cards.pdf_path(token)
-    if job.get("state") != "done" or not path.exists():
-        raise Http404
-    response = FileResponse(path.open("rb"), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="passes-{building.code}.pdf"'
-    response["Cache-Control"] = "no-store"  # the cards are credentials
-    return response
+    return cards.FILES.download(job, token, f"passes-{building.code}.pdf")  # the cards are credentials
 
 
 # --- the household: my passes ------------------------------------------------------------------------

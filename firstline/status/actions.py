@@ -937,13 +937,12 @@ RULE_LIMITS: dict[str, tuple[Decimal | int, Decimal | int]] = {
 }
 
 
-def do_set_community_rules(actor: Any, community: Any, values: dict[str, Any], request: Any = None) -> CommunityRules:
-    """Set a community's own screening rules; an empty value (None) returns to the deployment's default."""
-    role = require(actor, "manage_rules", community)
-    rules = CommunityRules.objects.filter(community=community).first() or CommunityRules(community=community)
+def set_rule_values(rules: Any, values: dict[str, Any], limits: dict[str, tuple[Any, Any]]) -> list[str]:
+    """Set a community's own rule values on ``rules`` (unsaved); None returns a rule to the default.
+    Returns the fields changed; a value outside its ``limits`` is a ValidationError naming its field."""
     changed = []
     errors: dict[str, str] = {}
-    for field, (low, high) in RULE_LIMITS.items():
+    for field, (low, high) in limits.items():
         if field not in values:
             continue
         value = values[field]
@@ -954,6 +953,14 @@ def do_set_community_rules(actor: Any, community: Any, values: dict[str, Any], r
             setattr(rules, field, value)
     if errors:
         raise ValidationError(errors)
+    return changed
+
+
+def do_set_community_rules(actor: Any, community: Any, values: dict[str, Any], request: Any = None) -> CommunityRules:
+    """Set a community's own screening rules; an empty value (None) returns to the deployment's default."""
+    role = require(actor, "manage_rules", community)
+    rules = CommunityRules.objects.filter(community=community).first() or CommunityRules(community=community)
+    changed = set_rule_values(rules, values, RULE_LIMITS)
     if changed:
         with transaction.atomic():
             rules.save()

@@ -17,14 +17,12 @@ run the job at once. Files older than ``KEPT_HOURS`` are deleted when a new job 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import segno
@@ -35,6 +33,7 @@ from huey.contrib.djhuey import db_task
 
 from firstline.accounts.household_codes import code_of, current_logins, do_issue_household_codes, format_code
 from firstline.audit.log import record
+from firstline.jobs import JobFiles
 from firstline.places.models import Building, Community, Gate, Household
 from firstline.scoping import require
 from firstline.status.rules import rules_for
@@ -164,45 +163,14 @@ def do_print_poster(actor: Any, community: Community, gate: Gate | None, url: st
 # --- the job: a building's letters ------------------------------------------------------------
 
 
-def letters_dir() -> Path:
-    folder = Path(settings.DATA_DIR) / "letters"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
-
-
-def job_path(token: str) -> Path:
-    return letters_dir() / f"{token}.json"
-
-
-def pdf_path(token: str) -> Path:
-    return letters_dir() / f"{token}.pdf"
-
-
-def read_job(token: str) -> dict[str, Any] | None:
-    if not token.isalnum():
-        return None
-    try:
-        return json.loads(job_path(token).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _write_job(job: dict[str, Any]) -> None:
-    """Replace the job file atomically: a reader never sees half of it."""
-    path = job_path(job["token"])
-    scratch = path.with_name(f".{path.name}.{os.getpid()}")
-    scratch.write_text(json.dumps(job), encoding="utf-8")
-    os.replace(scratch, path)
-
-
-def purge_old_letters(now: float | None = None) -> int:
-    cutoff = (now or time.time()) - KEPT_HOURS * 3600
-    removed = 0
-    for path in letters_dir().iterdir():
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+# The job's files (``firstline.jobs.JobFiles``), under the names the pages use.
+FILES = JobFiles("letters", hours=KEPT_HOURS)
+letters_dir = FILES.folder
+job_path = FILES.job_path
+pdf_path = FILES.output_path
+read_job = FILES.read
+_write_job = FILES.write
+purge_old_letters = FILES.purge
 
 
 def start_letters(

@@ -28,7 +28,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -500,13 +500,7 @@ def letters_job(request: HttpRequest, code: str, token: str) -> HttpResponse:
 def letters_download(request: HttpRequest, code: str, token: str) -> HttpResponseBase:
     building = _building(request, code)
     job = _job(request, building, token)
-    path = letters.pdf_path(token)
-    if job.get("state") != "done" or not path.exists():
-        raise Http404
-    response = FileResponse(path.open("rb"), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="letters-{building.code}.pdf"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return letters.FILES.download(job, token, f"letters-{building.code}.pdf")
 
 
 @login_required
