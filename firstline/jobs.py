@@ -8,6 +8,8 @@ immediately, in-process (see conftest.py).
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,16 @@ class JobFiles:
         scratch = path.with_name(f".{path.name}.{os.getpid()}")
         scratch.write_text(json.dumps(job), encoding="utf-8")
         os.replace(scratch, path)
+
+    @contextmanager
+    def failing(self, job: dict[str, Any]) -> Iterator[None]:
+        """Around a job's work: an error marks the job failed (the page says so) and goes on up."""
+        try:
+            yield
+        except Exception:
+            job["state"] = "failed"
+            self.write(job)
+            raise
 
     def download(self, job: dict[str, Any], token: str, filename: str) -> FileResponse:
         """What a finished job made, as a PDF the browser shows (never cached: letters and cards hold codes);

@@ -32,7 +32,7 @@ from firstline.gates.rules import rules_cache_key
 from firstline.people.models import Resident
 from firstline.scoping import require
 from firstline.sealing import mask_name
-from firstline.status.actions import isolation_closed, isolation_opened, set_rule_values
+from firstline.status.actions import isolation_closed, isolation_opened, save_rule_values
 from firstline.status.models import IsolationOrder
 
 # How long a rotated-out key still verifies: the longest a pass may be valid.
@@ -377,21 +377,7 @@ GATE_RULE_LIMITS: dict[str, tuple[int, int]] = {
 def do_set_gate_rules(actor: Any, community: Any, values: dict[str, Any], request: Any = None) -> GateRules:
     """Set a community's own gate rules; an empty value (None) returns to the deployment's default.
     The gates of this process see the change at once, the others within a minute (``gates.rules``)."""
-    role = require(actor, "manage_rules", community)
     rules = GateRules.objects.filter(community=community).first() or GateRules(community=community)
-    changed = set_rule_values(rules, values, GATE_RULE_LIMITS)
-    if changed:
-        with transaction.atomic():
-            rules.save()
-            record(
-                "update",
-                actor=actor,
-                role=role,
-                obj=community,
-                community_id=community.id,
-                reason="gate_rules",
-                detail={"fields": changed},
-                request=request,
-            )
+    if save_rule_values(actor, community, rules, values, GATE_RULE_LIMITS, reason="gate_rules", request=request):
         cache.delete(rules_cache_key(community.id))
     return rules

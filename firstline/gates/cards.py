@@ -14,11 +14,9 @@ letters do; the page polls it. Tests run the job at once.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import segno
@@ -141,16 +139,6 @@ def do_print_cards(actor: Any, building: Building, kind: str, request: Any = Non
     return token
 
 
-@contextlib.contextmanager
-def _failing(job: dict[str, Any]) -> Iterator[None]:
-    try:
-        yield
-    except Exception:
-        job["state"] = "failed"
-        _write_job(job)
-        raise
-
-
 def make_cards_pdf(building: Building, kind: str, progress: Any = None) -> tuple[bytes, int, int]:
     """The sheet as PDF bytes, with the number of cards and pages; ``progress(done, total)`` after each step."""
     from weasyprint import HTML  # imported on use: it loads fonts and layout code (~0.3 s)
@@ -184,7 +172,7 @@ def render_cards(token: str) -> None:
         job.update(done=done, total=total)
         _write_job(job)
 
-    with _failing(job), translation.override(job["language"]):
+    with FILES.failing(job), translation.override(job["language"]):
         pdf, count, pages = make_cards_pdf(building, job["kind"], progress)
         scratch = pdf_path(token).with_suffix(".part")
         scratch.write_bytes(pdf)

@@ -937,9 +937,22 @@ RULE_LIMITS: dict[str, tuple[Decimal | int, Decimal | int]] = {
 }
 
 
-def set_rule_values(rules: Any, values: dict[str, Any], limits: dict[str, tuple[Any, Any]]) -> list[str]:
-    """Set a community's own rule values on ``rules`` (unsaved); None returns a rule to the default.
-    Returns the fields changed; a value outside its ``limits`` is a ValidationError naming its field."""
+def save_rule_values(
+    actor: Any,
+    community: Any,
+    rules: Any,
+    values: dict[str, Any],
+    limits: dict[str, tuple[Any, Any]],
+    *,
+    reason: str,
+    request: Any = None,
+) -> list[str]:
+    """Set a community's own rule values on ``rules`` (``manage_rules``) and save them, audited.
+
+    None returns a rule to the deployment's default; a value outside its ``limits`` is a
+    ValidationError naming its field, and nothing is saved. Returns the fields changed.
+    """
+    role = require(actor, "manage_rules", community)
     changed = []
     errors: dict[str, str] = {}
     for field, (low, high) in limits.items():
@@ -953,14 +966,6 @@ def set_rule_values(rules: Any, values: dict[str, Any], limits: dict[str, tuple[
             setattr(rules, field, value)
     if errors:
         raise ValidationError(errors)
-    return changed
-
-
-def do_set_community_rules(actor: Any, community: Any, values: dict[str, Any], request: Any = None) -> CommunityRules:
-    """Set a community's own screening rules; an empty value (None) returns to the deployment's default."""
-    role = require(actor, "manage_rules", community)
-    rules = CommunityRules.objects.filter(community=community).first() or CommunityRules(community=community)
-    changed = set_rule_values(rules, values, RULE_LIMITS)
     if changed:
         with transaction.atomic():
             rules.save()
@@ -970,8 +975,15 @@ def do_set_community_rules(actor: Any, community: Any, values: dict[str, Any], r
                 role=role,
                 obj=community,
                 community_id=community.id,
-                reason="rules",
+                reason=reason,
                 detail={"fields": changed},
                 request=request,
             )
+    return changed
+
+
+def do_set_community_rules(actor: Any, community: Any, values: dict[str, Any], request: Any = None) -> CommunityRules:
+    """Set a community's own screening rules; an empty value (None) returns to the deployment's default."""
+    rules = CommunityRules.objects.filter(community=community).first() or CommunityRules(community=community)
+    save_rule_values(actor, community, rules, values, RULE_LIMITS, reason="rules", request=request)
     return rules

@@ -16,11 +16,9 @@ run the job at once. Files older than ``KEPT_HOURS`` are deleted when a new job 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -200,16 +198,6 @@ def start_letters(
     return token
 
 
-@contextlib.contextmanager
-def _failing(job: dict[str, Any]) -> Iterator[None]:
-    try:
-        yield
-    except Exception:
-        job["state"] = "failed"
-        _write_job(job)
-        raise
-
-
 @db_task()
 def render_letters(token: str) -> None:
     """Lay out a building's letters, ``CHUNK`` households at a time, into one PDF (see the module docstring)."""
@@ -224,7 +212,7 @@ def render_letters(token: str) -> None:
     text = LetterText(hotline=job["hotline"], note=job["note"])
     job.update(state="rendering", total=len(households))
     _write_job(job)
-    with _failing(job), translation.override(job["language"]):
+    with FILES.failing(job), translation.override(job["language"]):
         codes = household_codes(households)
         documents = []
         for start in range(0, len(households), CHUNK):
