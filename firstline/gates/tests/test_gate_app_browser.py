@@ -82,13 +82,17 @@ def test_a_guard_checks_passes_offline_and_every_scan_leaves_once(world, phone, 
     phone.goto(phone.url_for(f"/gates/{world.gate.code}/app/"))
     phone.wait_for_selector('#sync-state:not([data-synced="0"])')
     assert phone.locator("#duty-banner").is_hidden()  # on shift: no warning
+    # The shell is kept for a reload offline. (Waited for before this test writes to the database: the live
+    # server's threads share the test's one database connection.)
+    phone.wait_for_selector('#gate-app[data-offline-ready="1"]')
 
     do_order_isolation(world.admin, world.resident_a2, note="密接")  # the household's passes are suspended
     assert Pass.objects.get(pk=isolated.pk).state == "suspended"
     phone.click("#sync-button")
     phone.wait_for_function("window.gateApp.state() && window.gateApp.state().suspended.size === 1")
 
-    phone.wait_for_selector('#gate-app[data-offline-ready="1"]')  # the shell is kept for a reload offline
+    kept = "caches.match(location.pathname, {cacheName: 'firstline-gate-pages', ignoreVary: true}).then(Boolean)"
+    assert phone.evaluate(kept) and phone.evaluate("navigator.serviceWorker.controller !== null")
     phone.context.set_offline(True)
     phone.wait_for_selector("#net-state.offline")
     assert phone.evaluate("fetch('/healthz').then(() => 'reached', () => 'no signal')") == "no signal"
@@ -177,6 +181,9 @@ def test_a_guard_registers_a_visitor_with_a_fever_and_a_vehicle(world, phone):
     phone.wait_for_url(lambda url: "/accounts/login/" not in url)
     phone.goto(phone.url_for(f"/gates/{world.gate.code}/app/"))
     phone.wait_for_selector('#sync-state:not([data-synced="0"])')
+    # The live server shares one test database connection between its threads: let the page's own
+    # requests at load (the sync, keeping the page for offline use) finish before the forms send theirs.
+    phone.wait_for_selector('#gate-app[data-offline-ready="1"]')
 
     phone.click("#visitor summary")
     form = phone.locator("#visitor-form")

@@ -840,6 +840,7 @@
             paths.map(function (path) {
               return fetch(path, { credentials: "same-origin" }).then(function (response) {
                 if (response.ok && !response.redirected) return cache.put(path, response);
+                throw new Error("not kept"); // not ready for a reload offline: tried again at the next load
               });
             })
           );
@@ -864,8 +865,10 @@
       render();
       renderQueue();
       prune();
-      offlineReady = keepForOffline();
-      if (navigator.onLine) return sync().then(upload);
+      // One request at a time on a weak signal: the sync and the queue first, then keeping the page.
+      var first = navigator.onLine ? sync().then(upload) : Promise.resolve();
+      offlineReady = first.then(keepForOffline, keepForOffline);
+      return first;
     });
 
   // For the benchmark and tests: the checks without the page around them.
