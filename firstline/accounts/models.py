@@ -162,3 +162,22 @@ class HouseholdLogin(models.Model):
         verbose_name = _("household login code")
         verbose_name_plural = _("household login codes")
         indexes = [models.Index(fields=["household", "revoked_at"], name="householdlogin_open_idx")]
+
+
+class RateCount(models.Model):
+    """How often one key (a user's exact searches, an address's login failures…) was hit in one window.
+
+    Kept in the database so that a limit holds across every server process
+    (``firstline.accounts.limits``); rows of past windows are purged hourly.
+    The key is stored as a SHA-256 digest: never a username or an address in clear.
+    """
+
+    key_hash = models.CharField(max_length=64)
+    window_start = models.BigIntegerField()  # Unix seconds
+    window_end = models.BigIntegerField(db_index=True)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("rate count")
+        verbose_name_plural = _("rate counts")
+        constraints = [models.UniqueConstraint(fields=["key_hash", "window_start"], name="ratecount_key_window")]

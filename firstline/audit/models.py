@@ -20,6 +20,7 @@ class AuditEvent(models.Model):
         READ = "read", _("read full record")
         UNMASK = "unmask", _("unmask")
         SEARCH = "search", _("exact search")
+        LIST = "list", _("list of personal records")
         EXPORT = "export", _("export")
         CREATE = "create", _("create")
         UPDATE = "update", _("correct")
