@@ -80,10 +80,20 @@ def blind_index(value: str, field: str) -> str:
 
 
 def mask_id_number(value: str) -> str:
-    """``110101199003071234`` → ``1101**********1234``."""
+    """``110101199003071234`` → ``**************1234``: the last 4 only.
+
+    The first digits are the region of registration and then the birth date: shown
+    beside a resident's age and domicile they would leave only a few candidates
+    (docs/security.md, "Masks that cannot be rebuilt").
+    """
     if len(value) <= 8:
         return "*" * len(value)
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    return "*" * (len(value) - 4) + value[-4:]
+
+
+def remask_id_number(masked: str) -> str:
+    """A mask stored under the old rule (first 4 and last 4) in the new form: its last 4 are the same."""
+    return mask_id_number(masked) if len(masked) > 8 else masked
 
 
 def mask_phone(value: str) -> str:
@@ -99,3 +109,16 @@ def mask_name(name: str) -> str:
     """``张三`` → ``张*``, ``欧阳娜娜`` → ``欧***``: enough for a family to tell who is who, no more."""
     name = (name or "").strip()
     return name[:1] + "*" * max(len(name) - 1, 1) if name else "*"
+
+
+def remask_stored_id_numbers(model: Any, field: str = "id_number_masked", batch: int = 2000) -> int:
+    """Bring the stored masks of ``model`` (a migration's historical model) to the last-4 rule."""
+    stale = model.objects.exclude(**{field: ""}).exclude(**{f"{field}__startswith": "*"})
+    rows, changed = [], 0
+    for row in stale.only("pk", field).iterator(chunk_size=batch):
+        setattr(row, field, remask_id_number(getattr(row, field)))
+        rows.append(row)
+        if len(rows) == batch:
+            changed += model.objects.bulk_update(rows, [field])
+            rows = []
+    return changed + (model.objects.bulk_update(rows, [field]) if rows else 0)

@@ -227,6 +227,9 @@ CACHES = {
 LEDGER_PAGE_SIZE = env_int("FIRSTLINE_PAGE_SIZE", 50)
 IMPORT_MAX_BYTES = env_int("FIRSTLINE_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 EXPORT_APPROVAL_ROWS = env_int("FIRSTLINE_EXPORT_APPROVAL_ROWS", 500)
+# Exact searches by full ID number or phone, per user (counted in the database: every process shares it).
+EXACT_SEARCH_LIMIT = env_int("FIRSTLINE_EXACT_SEARCH_LIMIT", 30)
+EXACT_SEARCH_WINDOW_SECONDS = env_int("FIRSTLINE_EXACT_SEARCH_WINDOW", 600)
 
 # --- Logging: never personal values (see docs/security.md); request logs carry paths with codes only.
 LOGGING = {

@@ -4,6 +4,8 @@ Capabilities:
 - ``view_ledger``: see households and residents (masked) in scope
 - ``edit_ledger``: create and correct ledger records in scope
 - ``unmask``: reveal a full ID number or phone, with a reason (audited)
+- ``search_exact``: find a resident by a full ID number or phone (audited, rate-limited); read-only
+  roles lack it, since with a mask a search confirms a guess
 - ``view_aggregates``: see counts and reports, no personal records
 - ``manage_places``: build the hierarchy below the membership's place
 - ``grant``: give temporary grants inside the membership's place
@@ -37,7 +39,7 @@ class Role(models.TextChoices):
 
 
 LEDGER_READ = {"view_ledger", "view_aggregates"}
-LEDGER_WORK = LEDGER_READ | {"edit_ledger", "unmask", "record_health", "work_tasks"}
+LEDGER_WORK = LEDGER_READ | {"edit_ledger", "unmask", "search_exact", "record_health", "work_tasks"}
 HELPER = LEDGER_READ | {"record_health", "work_tasks"}
 
 CAPABILITIES: dict[str, frozenset[str]] = {

@@ -37,6 +37,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from firstline.audit.models import Export
+from firstline.people.idcard import domicile_shown_masked
 from firstline.people.models import CARE_FLAGS, Resident, Status
 from firstline.people.queries import FLAG_LABELS
 from firstline.sealing import unseal
@@ -201,7 +202,7 @@ def rows_of(queryset: QuerySet[Resident], unmasked: bool, today: date | None = N
         row = [
             name,
             sexes.get(sex, sex),
-            born.isoformat() if born else "",
+            born.isoformat() if born and unmasked else "",  # masked: the age only (docs/security.md)
             _age(born, today),
             id_types.get(id_type, id_type),
             id_number,
@@ -214,7 +215,7 @@ def rows_of(queryset: QuerySet[Resident], unmasked: bool, today: date | None = N
             building or "",
             str(entrance) if entrance is not None else "",
             room or "",
-            domicile,
+            domicile if unmasked else domicile_shown_masked(domicile),
             workplace,
             notes,
             grid,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from firstline.accounts import limits
 from firstline.audit.log import record
 from firstline.people.idcard import (
     InvalidIdNumber,
@@ -19,7 +22,7 @@ from firstline.people.idcard import (
 )
 from firstline.people.models import Movement, Resident, ResidentVersion
 from firstline.places.models import Household
-from firstline.scoping import require
+from firstline.scoping import memberships_with, require
 from firstline.sealing import blind_index, mask_id_number, mask_phone, seal, unseal
 
 # Plain fields an action may set from cleaned input; sealed fields are handled separately.
@@ -41,6 +44,51 @@ PLAIN_FIELDS = (
     "notes",
 )
 SEALED_FIELDS = ("id_number", "phone")
+# What the resident page shows masked and reveals, for a reason, to ``unmask``: the sealed fields, and the
+# birth date and domicile, which beside the ID number's last 4 digits would rebuild it (docs/security.md).
+REVEALABLE_FIELDS = ("id_number", "phone", "birth_date", "domicile")
+
+
+class ExactSearchRefused(PermissionDenied):
+    """An exact search the user may not make (no ``search_exact``) or not now (over the limit)."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message, self.retry_after = message, retry_after
+
+
+def do_search_exact(actor: Any, queryset, kind: str, raw: str, request: Any = None):
+    """Narrow ``queryset`` to the resident(s) with this full ID number (``kind="id"``) or phone (``"phone"``).
+
+    Needs ``search_exact`` (the search reaches only where a membership has it), at most
+    ``EXACT_SEARCH_LIMIT`` per ``EXACT_SEARCH_WINDOW_SECONDS`` per user, counted in the database so
+    that the limit holds across processes. Every search, refused by the limit or not, is
+    audited: which field and how many matched, never the value.
+    """
+    field = "id_number" if kind == "id" else "phone"
+    if not memberships_with(actor, "search_exact"):
+        raise ExactSearchRefused(_("Your role may not search by a full ID number or phone. Search by name instead."))
+    allowance = limits.take(
+        f"search_exact:user:{actor.pk}",
+        limit=settings.EXACT_SEARCH_LIMIT,
+        window=settings.EXACT_SEARCH_WINDOW_SECONDS,
+    )
+    if not allowance.allowed:
+        record("search", actor=actor, detail={"field": field, "limited": True}, request=request)
+        minutes = max(1, -(-allowance.retry_after // 60))
+        raise ExactSearchRefused(
+            ngettext(
+                "Too many searches by ID number or phone: try again in %(minutes)s minute.",
+                "Too many searches by ID number or phone: try again in %(minutes)s minutes.",
+                minutes,
+            )
+            % {"minutes": minutes},
+            retry_after=allowance.retry_after,
+        )
+    finder = find_by_id_number if kind == "id" else find_by_phone
+    found = finder(queryset, raw) & finder(Resident.objects.visible_to(actor, "search_exact"), raw)
+    record("search", actor=actor, detail={"field": field, "matched": found.count()}, request=request)
+    return found
 
 
 def find_by_id_number(queryset, raw: str):
@@ -307,12 +355,16 @@ def read_full_resident(actor: Any, resident: Resident, request: Any = None) -> N
 
 
 def do_unmask(actor: Any, resident: Resident, field: str, reason: str, request: Any = None) -> str:
-    """Reveal a sealed field. Needs the ``unmask`` capability and a reason; always audited."""
-    if field not in SEALED_FIELDS:
-        raise ValidationError({"field": _("Only the ID number or phone can be revealed.")})
+    """Reveal a sealed field, the birth date or the domicile. Needs ``unmask`` and a reason; always audited."""
+    if field not in REVEALABLE_FIELDS:
+        raise ValidationError({"field": _("Only the ID number, phone, birth date or domicile can be revealed.")})
     role = require(actor, "unmask", resident)
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why you need to see the full value.")})
-    blob = resident.id_number_sealed if field == "id_number" else resident.phone_sealed
     record("unmask", actor=actor, role=role, obj=resident, reason=reason, detail={"field": field}, request=request)
+    if field == "birth_date":
+        return resident.birth_date.isoformat() if resident.birth_date else ""
+    if field == "domicile":
+        return resident.domicile
+    blob = resident.id_number_sealed if field == "id_number" else resident.phone_sealed
     return unseal(blob, field) if blob else ""

@@ -23,6 +23,7 @@ from ninja.errors import HttpError
 
 from firstline.accounts.api import Error
 from firstline.people.actions import read_full_resident
+from firstline.people.idcard import domicile_shown_masked
 from firstline.people.models import Movement, Resident
 from firstline.people.queries import ResidentFilter, residents_for, search_kind
 from firstline.people.schemas import HouseholdOut, ResidentDetail, ResidentFilters, ResidentPage
@@ -43,7 +44,6 @@ def resident_item(resident: Resident, today: date) -> dict[str, Any]:
         "code": resident.code,
         "name": resident.name,
         "sex": resident.sex,
-        "birth_date": resident.birth_date,
         "age": resident.age(today),
         "id_type": resident.id_type,
         "id_number": resident.id_number_masked,
@@ -63,9 +63,9 @@ def resident_item(resident: Resident, today: date) -> dict[str, Any]:
 
 def _page(request: HttpRequest, filters: ResidentFilters) -> dict[str, Any]:
     size = filters.page_size or settings.LEDGER_PAGE_SIZE
-    queryset = residents_for(request.user, ResidentFilter.from_params(filters.model_dump())).select_related(
-        *ITEM_RELATED
-    )
+    queryset = residents_for(
+        request.user, ResidentFilter.from_params(filters.model_dump()), request=request
+    ).select_related(*ITEM_RELATED)
     count = queryset.count()
     start = (filters.page - 1) * size
     rows = list(queryset[start : start + size]) if start < count else []
@@ -93,7 +93,7 @@ def list_residents(request: HttpRequest, filters: Query[ResidentFilters]) -> Any
 
 @router.post(
     "/residents/search",
-    response={200: ResidentPage},
+    response={200: ResidentPage, 403: Error, 429: Error},
     summary="List residents in scope; the filters, an exact ID number or phone included, in the body",
 )
 def search_residents(request: HttpRequest, filters: ResidentFilters) -> Any:
@@ -108,7 +108,7 @@ def get_resident(request: HttpRequest, code: str) -> Any:
     movements = Movement.objects.visible_to(request.user).filter(resident=resident).order_by("-recorded_at", "-id")
     return {
         **resident_item(resident, timezone.localdate()),
-        "domicile": resident.domicile,
+        "domicile": domicile_shown_masked(resident.domicile),
         "workplace": resident.workplace,
         "notes": resident.notes,
         "left_at": resident.left_at,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from firstline.forms import ActionForm
 from firstline.people.actions import PLAIN_FIELDS, SEALED_FIELDS
+from firstline.people.idcard import domicile_shown_masked
 from firstline.people.models import Movement, Resident
 
 MOVEMENT_FIELDS = (
@@ -44,6 +45,13 @@ class SealedInput(forms.TextInput):
         return None
 
 
+class SealedDateInput(forms.DateInput):
+    """A date box that never renders a value (the birth date on a correction)."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
 class ResidentForm(ActionForm):
     """Add or correct a resident. ID number and phone start empty; on a correction, empty means unchanged."""
 
@@ -56,6 +64,13 @@ class ResidentForm(ActionForm):
         )
         for name, field in plain.items():
             self.fields[name] = field
+            if name == "birth_date" and resident is not None:  # never sent back; empty keeps it
+                field.widget = SealedDateInput(attrs={"type": "date"})
+                field.help_text = _("Leave empty to keep the current value.")
+            elif name == "domicile" and resident is not None:
+                masked = domicile_shown_masked(resident.domicile)
+                field.widget = SealedInput(attrs={"placeholder": masked} if masked else {})
+                field.help_text = _("Leave empty to keep the current value.")
             if name == "id_type":
                 self.fields["id_number"] = self._sealed_field("id_number", resident, inputmode="text")
                 self.fields["phone"] = self._sealed_field("phone", resident, inputmode="tel")
@@ -85,6 +100,8 @@ class ResidentForm(ActionForm):
     def action_data(self, *, empty_means_unchanged: bool) -> dict[str, Any]:
         """The ``data`` argument of ``do_create_resident`` / ``do_update_resident``."""
         data = {name: self.cleaned_data[name] for name in PLAIN_FIELDS}
+        if empty_means_unchanged and not (data.get("domicile") or "").strip():
+            data["domicile"] = None  # the box starts empty on a correction: empty keeps it
         for name in SEALED_FIELDS:
             value = self.cleaned_data[name].strip()
             data[name] = None if empty_means_unchanged and not value else value

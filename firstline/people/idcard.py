@@ -91,3 +91,33 @@ def normalise_phone(raw: str) -> str:
     if _MOBILE.fullmatch(value) or _LANDLINE.fullmatch(value):
         return value
     raise InvalidPhone(_("not a mainland mobile (11 digits starting 1) or landline with area code"))
+
+
+# The first administrative level of China, as a domicile (户籍地) starts: provinces, autonomous
+# regions, municipalities and special administrative regions, with the short forms people write.
+_PROVINCE = re.compile(
+    r"^(?:(?:北京|天津|上海|重庆)市?"
+    r"|(?:内蒙古|广西壮族|广西|西藏|宁夏回族|宁夏|新疆维吾尔|新疆)(?:自治区)?"
+    r"|(?:香港|澳门)(?:特别行政区)?"
+    r"|(?:河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南"
+    r"|陕西|甘肃|青海|台湾)省?)"
+)
+
+
+def domicile_shown_masked(domicile: str) -> str:
+    """A domicile as a masked view shows it: its province (``湖北省``) and nothing below it.
+
+    The county in a domicile fixes the first six digits of an ID number (its region
+    code); with the province alone, digits 3-6 stay unknown. Text without a
+    recognisable province is hidden whole.
+    """
+    text = (domicile or "").strip()
+    if not text:
+        return ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    match = _PROVINCE.match(text.replace(" ", ""))
+    if match is None:
+        return "***"
+    province = match.group()
+    return province + ("…" if len(province) < len(text.replace(" ", "")) else "")

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from firstline.people.actions import find_by_id_number, find_by_phone
+from firstline.people.actions import do_search_exact
 from firstline.people.models import CARE_FLAGS, STATUS_COLOURS, Resident, Status
 from firstline.places.models import Community, Grid, Household
 
@@ -45,8 +45,12 @@ def search_kind(q: str) -> str:
     return "name"
 
 
-def residents_for(user: Any, filters: ResidentFilter) -> QuerySet[Resident]:
-    """The residents ``user`` may see, narrowed by ``filters``, in a stable order, ready for a list page."""
+def residents_for(user: Any, filters: ResidentFilter, request: Any = None) -> QuerySet[Resident]:
+    """The residents ``user`` may see, narrowed by ``filters``, in a stable order, ready for a list page.
+
+    A full ID number or phone in ``filters.q`` is an exact search (``do_search_exact``: the
+    ``search_exact`` capability, a limit, an audit event); it raises ``ExactSearchRefused``.
+    """
     queryset = Resident.objects.visible_to(user).filter(left_at__isnull=True)
     if filters.community:
         queryset = queryset.filter(community__code=filters.community)
@@ -62,12 +66,10 @@ def residents_for(user: Any, filters: ResidentFilter) -> QuerySet[Resident]:
         queryset = queryset.filter(status=filters.status) if filters.status in Status.values else queryset.none()
     if filters.q:
         kind = search_kind(filters.q)
-        if kind == "id":
-            queryset = find_by_id_number(queryset, filters.q)
-        elif kind == "phone":
-            queryset = find_by_phone(queryset, filters.q)
-        else:
+        if kind == "name":
             queryset = queryset.filter(name__contains=filters.q)
+        else:
+            queryset = do_search_exact(user, queryset, kind, filters.q, request=request)
     return queryset.select_related("household", "household__building", "household__entrance", "grid").order_by("id")
 
 

@@ -32,8 +32,7 @@ class ResidentItem(Schema):
     code: str
     name: str
     sex: str
-    birth_date: date | None
-    age: int | None
+    age: int | None = Field(description="in whole years; the birth date is shown only when revealed (audited)")
     id_type: str
     id_number: str = Field(description="masked")
     phone: str = Field(description="masked")
@@ -80,7 +79,7 @@ class OpenOrderOut(Schema):
 
 
 class ResidentDetail(ResidentItem):
-    domicile: str
+    domicile: str = Field(description="masked: the province only")
     workplace: str
     notes: str
     left_at: datetime | None

@@ -22,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import push_url
@@ -29,17 +30,21 @@ from django_htmx.middleware import HtmxDetails
 
 from firstline.people.actions import (
     PLAIN_FIELDS,
+    REVEALABLE_FIELDS,
     SEALED_FIELDS,
+    ExactSearchRefused,
     do_create_resident,
     do_unmask,
     do_update_resident,
     read_full_resident,
 )
 from firstline.people.forms import MovementForm, ResidentForm, resident_field
+from firstline.people.idcard import domicile_shown_masked
 from firstline.people.models import Movement, Resident, Status
 from firstline.people.queries import FLAG_LABELS, ResidentFilter, ledger_counts, residents_for, search_kind
 from firstline.places.models import Building, Community, Grid, Household
 from firstline.scoping import get_visible_or_404, require, user_can
+from firstline.sealing import remask_id_number
 from firstline.status.actions import do_record_departure, do_register_arrival
 from firstline.status.forms import MOVEMENT_NAMES, renamed
 from firstline.status.worker_views import status_context
@@ -110,7 +115,11 @@ def residents(request: HtmxHttpRequest, community: str) -> HttpResponse:
         )
         filters.q = ""
         return redirect(_list_url(place, filters, 1))
-    queryset = residents_for(request.user, filters).filter(community=place)
+    try:
+        queryset = residents_for(request.user, filters, request=request).filter(community=place)
+    except ExactSearchRefused as refused:
+        messages.error(request, refused.message)
+        queryset = Resident.objects.none()
     page = Paginator(queryset, settings.LEDGER_PAGE_SIZE).get_page(params.get("page"))
     page.object_list = _with_flag_labels(page.object_list)
     context: dict[str, Any] = {"community": place, "filters": filters, "page": page}
@@ -150,12 +159,39 @@ def household(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+def age_in_words(age: int | None) -> str:
+    return ngettext("%(age)s year", "%(age)s years", age) % {"age": age} if age is not None else ""
+
+
+def revealable_item(person: Resident, field: str) -> dict[str, Any]:
+    """One field of the resident page that shows masked and may be revealed (``do_unmask``)."""
+    label: Any
+    if field == "birth_date":
+        label, masked = _("age"), age_in_words(person.age())
+    elif field == "domicile":
+        label, masked = resident_field("domicile").verbose_name, domicile_shown_masked(person.domicile)
+    else:
+        label, masked = resident_field(f"{field}_masked").verbose_name, getattr(person, f"{field}_masked")
+    return {"field": field, "label": label, "masked": masked}
+
+
 def _in_words(value: Any, choices: dict[Any, Any]) -> Any:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if value in (None, ""):
         return "—"
     return choices.get(value, value)
+
+
+def _as_masked(field: str, value: Any) -> Any:
+    """A value of the history as a masked view may show it (masks stored before the last-4 rule included)."""
+    if field == "id_number" and isinstance(value, str):
+        return remask_id_number(value)
+    if field == "birth_date" and value:
+        return _("(hidden)")
+    if field == "domicile" and isinstance(value, str):
+        return domicile_shown_masked(value)
+    return value
 
 
 def _version_rows(resident: Resident) -> list[dict[str, Any]]:
@@ -173,7 +209,7 @@ def _version_rows(resident: Resident) -> list[dict[str, Any]]:
                 label, choices = name, {}
             else:
                 label, choices = field.verbose_name, dict(field.flatchoices) if field.choices else {}
-            old, new = change
+            old, new = (_as_masked(name, value) for value in change)
             changes.append({"label": label, "old": _in_words(old, choices), "new": _in_words(new, choices)})
         rows.append({"version": version, "created": created, "changes": changes})
     return rows
@@ -186,10 +222,7 @@ def resident(request: HttpRequest, code: str) -> HttpResponse:
     person = _resident(request, code)
     read_full_resident(request.user, person, request=request)
     can_unmask = user_can(request.user, "unmask", person)
-    sealed = [
-        {"field": field, "label": resident_field(f"{field}_masked").verbose_name, "masked": masked}
-        for field, masked in (("id_number", person.id_number_masked), ("phone", person.phone_masked))
-    ]
+    sealed = [revealable_item(person, field) for field in REVEALABLE_FIELDS]
     return render(
         request,
         "people/resident.html",
@@ -217,11 +250,9 @@ def resident_unmask(request: HtmxHttpRequest, code: str) -> HttpResponse:
     context: dict[str, Any] = {
         "resident": person,
         "community": person.community,
-        "item": {
-            "field": field,
-            "label": resident_field(f"{field}_masked").verbose_name if field in SEALED_FIELDS else "",
-            "masked": getattr(person, f"{field}_masked", "") if field in SEALED_FIELDS else "",
-        },
+        "item": revealable_item(person, field)
+        if field in REVEALABLE_FIELDS
+        else {"field": "", "label": "", "masked": ""},
         "can_unmask": True,
         "reason": reason,
     }
@@ -265,7 +296,10 @@ def resident_edit(request: HttpRequest, code: str) -> HttpResponse:
                     messages.success(request, _("The correction was saved."))
                 return redirect("people:resident", code=person.code)
     else:
-        form = ResidentForm(initial={name: getattr(person, name) for name in PLAIN_FIELDS}, resident=person)
+        # The birth date and domicile are not sent back (with the ID's last digits they would rebuild
+        # the number): typed again to correct them, empty keeps them (as for the sealed fields).
+        initial = {name: getattr(person, name) for name in PLAIN_FIELDS if name not in ("birth_date", "domicile")}
+        form = ResidentForm(initial=initial, resident=person)
     return render(
         request, "people/resident_form.html", {"form": form, "resident": person, "community": person.community}
     )

@@ -26,6 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from firstline.people.actions import ExactSearchRefused
 from firstline.people.models import STATUS_COLOURS, Movement, Resident
 from firstline.people.queries import ResidentFilter, residents_for, search_kind
 from firstline.places.models import Building, Community, Household, Street
@@ -476,7 +477,13 @@ def _candidates(request: HtmxHttpRequest, community: Community, q: str) -> list[
     """Residents in scope matching ``q``: part of a name, or an exact ID number or phone (the list's own search)."""
     if not q:
         return []
-    return list(residents_for(request.user, ResidentFilter(q=q)).filter(community=community)[:CANDIDATES])
+    try:
+        return list(
+            residents_for(request.user, ResidentFilter(q=q), request=request).filter(community=community)[:CANDIDATES]
+        )
+    except ExactSearchRefused as refused:
+        messages.error(request, refused.message)
+        return []
 
 
 def _households(request: HtmxHttpRequest, community: Community, building_code: str) -> list[Household]:

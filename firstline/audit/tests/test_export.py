@@ -303,7 +303,7 @@ def test_it_escapes_every_cell_a_spreadsheet_would_evaluate(world, login):
         do_create_resident(
             world.admin,
             world.household_a1,
-            {"name": text, "notes": INJECTIONS[(n + 1) % 4], "workplace": "\tTAB", "domicile": "\rCR"},
+            {"name": text, "notes": INJECTIONS[(n + 1) % 4], "workplace": "\tTAB" if n % 2 else "\rCR"},
         )
     client = login(world.grid_worker)
 
