@@ -227,6 +227,11 @@ CACHES = {
 LEDGER_PAGE_SIZE = env_int("FIRSTLINE_PAGE_SIZE", 50)
 IMPORT_MAX_BYTES = env_int("FIRSTLINE_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 EXPORT_APPROVAL_ROWS = env_int("FIRSTLINE_EXPORT_APPROVAL_ROWS", 500)
+# Audit anchors (docs/operations.md): the signed chain head, kept outside the database.
+AUDIT_ANCHOR_MINUTES = env_int("FIRSTLINE_AUDIT_ANCHOR_MINUTES", 60)
+AUDIT_ANCHOR_ALSO = env_list("FIRSTLINE_AUDIT_ANCHOR_ALSO", [])
+AUDIT_ANCHOR_URL = env_str("FIRSTLINE_AUDIT_ANCHOR_URL")
+AUDIT_ANCHOR_TOKEN = env_str("FIRSTLINE_AUDIT_ANCHOR_TOKEN")
 
 # --- Logging: never personal values (see docs/security.md); request logs carry paths with codes only.
 LOGGING = {
