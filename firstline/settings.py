@@ -17,7 +17,10 @@ from firstline.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("FIRSTLINE_DATA_DIR", str(BASE_DIR / "data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+if not DATA_DIR.exists():
+    # The database, secrets and job queue live here: only the server's user may enter (docs/security.md).
+    DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    DATA_DIR.chmod(0o700)
 
 
 def _local_secret(name: str, nbytes: int = 32) -> str:
@@ -238,7 +241,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One line per message: control characters in a message (a request path) are escaped, and a 4xx
+    # (a denied request) is logged without a traceback (firstline/serving.py).
+    "filters": {
+        "escape_control": {"()": "firstline.serving.EscapeControlCharacters"},
+        "client_errors": {"()": "firstline.serving.ClientErrorsWithoutTraceback"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors", "escape_control"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("FIRSTLINE_LOG_LEVEL", "INFO")},
     "loggers": {
         "axes": {"level": "WARNING"},
