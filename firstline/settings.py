@@ -17,7 +17,10 @@ from firstline.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("FIRSTLINE_DATA_DIR", str(BASE_DIR / "data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+if not DATA_DIR.exists():
+    # The database, secrets and job queue live here: only the server's user may enter (docs/security.md).
+    DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    DATA_DIR.chmod(0o700)
 
 
 def _local_secret(name: str, nbytes: int = 32) -> str:
@@ -230,13 +233,30 @@ EXPORT_APPROVAL_ROWS = env_int("FIRSTLINE_EXPORT_APPROVAL_ROWS", 500)
 # Exact searches by full ID number or phone, per user (counted in the database: every process shares it).
 EXACT_SEARCH_LIMIT = env_int("FIRSTLINE_EXACT_SEARCH_LIMIT", 30)
 EXACT_SEARCH_WINDOW_SECONDS = env_int("FIRSTLINE_EXACT_SEARCH_WINDOW", 600)
+# Audit anchors (docs/operations.md): the signed chain head, kept outside the database.
+AUDIT_ANCHOR_MINUTES = env_int("FIRSTLINE_AUDIT_ANCHOR_MINUTES", 60)
+AUDIT_ANCHOR_ALSO = env_list("FIRSTLINE_AUDIT_ANCHOR_ALSO", [])
+AUDIT_ANCHOR_URL = env_str("FIRSTLINE_AUDIT_ANCHOR_URL")
+AUDIT_ANCHOR_TOKEN = env_str("FIRSTLINE_AUDIT_ANCHOR_TOKEN")
 
 # --- Logging: never personal values (see docs/security.md); request logs carry paths with codes only.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One line per message: control characters in a message (a request path) are escaped, and a 4xx
+    # (a denied request) is logged without a traceback (firstline/serving.py).
+    "filters": {
+        "escape_control": {"()": "firstline.serving.EscapeControlCharacters"},
+        "client_errors": {"()": "firstline.serving.ClientErrorsWithoutTraceback"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors", "escape_control"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("FIRSTLINE_LOG_LEVEL", "INFO")},
     "loggers": {
         "axes": {"level": "WARNING"},

@@ -26,7 +26,11 @@ The policy, in the order a request meets it:
 
 from __future__ import annotations
 
+import hmac
+import logging
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +48,8 @@ from firstline.people.models import Resident
 from firstline.people.queries import ResidentFilter, search_kind
 from firstline.places.models import Community
 from firstline.scoping import memberships_with, require, scope_filter, user_can
+
+logger = logging.getLogger(__name__)
 
 EXPORT_TTL = timedelta(hours=24)
 
@@ -230,3 +236,53 @@ def do_download_export(actor: Any, export: Export, request: Any = None) -> Prepa
             request=request,
         )
     return Prepared(export=export, queryset=rows, watermark=watermark_for(export, count, now))
+
+
+@dataclass
+class Anchored:
+    anchor: dict[str, Any]
+    written: list[str]
+    sent_to_parent: bool
+    parent_failed: bool = False
+
+
+def do_anchor_chain(also: list[str] | None = None, url: str | None = None) -> Anchored:
+    """Sign the chain head and keep it outside the database (``audit.anchors``).
+
+    Written to ``$DATA_DIR/audit/anchors.jsonl``, to every ``also`` path (and
+    ``settings.AUDIT_ANCHOR_ALSO``), and POSTed to the parent deployment at ``url``
+    (default ``settings.AUDIT_ANCHOR_URL``). A head that fails its own MAC, or whose
+    newest event is not the one it names, is not anchored: that would bless a cut chain.
+    """
+    from firstline.audit import anchors
+    from firstline.audit.log import head_mac
+    from firstline.audit.models import AuditEvent, AuditHead
+
+    head = AuditHead.objects.filter(id=1).first()
+    count, last_id, last_digest = (head.count, head.last_id, head.last_digest) if head else (0, 0, "")
+    if head is not None:
+        newest_event = AuditEvent.objects.order_by("-id").first()
+        if (
+            not hmac.compare_digest(head.mac, head_mac(last_id, last_digest, count))
+            or newest_event is None
+            or newest_event.id != last_id
+            or newest_event.digest != last_digest
+        ):
+            raise ValidationError(
+                _("The audit log does not match its head. Run “firstline audit verify” and report what it finds.")
+            )
+    body = anchors.signed(count, last_id, last_digest, timezone.now().isoformat())
+    targets = [anchors.default_path(), *(Path(p) for p in [*settings.AUDIT_ANCHOR_ALSO, *(also or [])])]
+    written = []
+    for target in targets:
+        anchors.append(target, body)
+        written.append(str(target))
+    url = settings.AUDIT_ANCHOR_URL if url is None else url
+    sent = failed = False
+    if url:
+        try:
+            sent = 200 <= anchors.post(url, settings.AUDIT_ANCHOR_TOKEN, body) < 300
+        except (OSError, ValueError) as error:  # URLError, HTTPError, a bad URL; the local anchors stand
+            logger.warning("audit anchor not sent to the parent deployment: %s", type(error).__name__)
+        failed = not sent
+    return Anchored(anchor=body, written=written, sent_to_parent=sent, parent_failed=failed)

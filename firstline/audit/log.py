@@ -11,10 +11,22 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from firstline.audit.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+
+
+def derived_key(purpose: str) -> bytes:
+    """A key for one purpose (``head``, ``anchor``), derived from the audit key, never stored."""
+    return hmac.new(settings.AUDIT_KEY.encode(), f"firstline-audit-{purpose}".encode(), hashlib.sha256).digest()
+
+
+def head_mac(last_id: int, last_digest: str, count: int) -> str:
+    """The chain head's MAC: without the audit key, the head cannot be rewritten to match a cut chain."""
+    body = json.dumps([int(last_id), last_digest, int(count)], separators=(",", ":"))
+    return hmac.new(derived_key("head"), body.encode(), hashlib.sha256).hexdigest()
 
 
 def _digest(prev: str, event: AuditEvent) -> str:
@@ -87,8 +99,14 @@ def record(
         event.digest = _digest(event.prev_digest, event)
         event.save()
         head.last_id, head.last_digest, head.count = event.id, event.digest, head.count + 1
+        head.mac = head_mac(head.last_id, head.last_digest, head.count)
         head.save()
     return event
+
+
+def _when(at: str) -> str:
+    """An anchor's time as a person reads it: date, hour and minute (UTC)."""
+    return at[:16].replace("T", " ") + " UTC" if len(at) >= 16 else at
 
 
 @dataclass
@@ -98,9 +116,22 @@ class Verdict:
     problems: list[str]
 
 
-def verify(batch: int = 5000) -> Verdict:
-    """Walk the chain from the start; report every broken link, edit, deletion or truncation."""
+def verify(batch: int = 5000, also: list[str] | None = None) -> Verdict:
+    """Walk the chain from the start; report every broken link, edit, deletion or truncation.
+
+    The head row is checked against its MAC, and the chain against every anchor kept
+    outside the database (``$DATA_DIR/audit/anchors.jsonl`` and the ``also`` files):
+    each anchored event must still be in the chain, at its place, with its digest.
+    """
+    from firstline.audit import anchors as anchor_files
+
     problems: list[str] = []
+    anchored: dict[int, list[anchor_files.Anchor]] = {}
+    for anchor in anchor_files.read_all(also):
+        if anchor.problem:
+            problems.append(anchor.problem)
+        else:
+            anchored.setdefault(anchor.count, []).append(anchor)
     prev = GENESIS
     checked = 0
     last_id = 0
@@ -111,19 +142,43 @@ def verify(batch: int = 5000) -> Verdict:
         for event in rows:
             if event.prev_digest != prev:
                 problems.append(
-                    f"event {event.id}: link to the previous event is broken (a row before it was removed or changed)"
+                    _("event %(id)s: link to the previous event is broken (a row before it was removed or changed)")
+                    % {"id": event.id}
                 )
             if not hmac.compare_digest(event.digest, _digest(event.prev_digest, event)):
-                problems.append(f"event {event.id}: content does not match its digest (edited)")
+                problems.append(_("event %(id)s: content does not match its digest (edited)") % {"id": event.id})
             prev = event.digest
             last_id = event.id
             checked += 1
+            for anchor in anchored.pop(checked, []):
+                if anchor.last_id != event.id or not hmac.compare_digest(anchor.last_digest, event.digest):
+                    problems.append(
+                        _(
+                            "the anchor of %(at)s does not match the log: event number %(count)s was removed or "
+                            "changed after it was anchored"
+                        )
+                        % {"at": _when(anchor.at), "count": anchor.count}
+                    )
+    for count in sorted(anchored):
+        for anchor in anchored[count]:
+            problems.append(
+                _(
+                    "the anchor of %(at)s counted %(count)s events but the log holds only %(checked)s: "
+                    "the newest events were removed"
+                )
+                % {"at": _when(anchor.at), "count": anchor.count, "checked": checked}
+            )
     head = AuditHead.objects.filter(id=1).first()
     if head is not None:
+        if not hmac.compare_digest(head.mac, head_mac(head.last_id, head.last_digest, head.count)):
+            problems.append(_("the chain head was rewritten without the audit key (its signature does not match)"))
         if head.count != checked:
-            problems.append(f"the log holds {checked} events but {head.count} were written")
+            problems.append(
+                _("the log holds %(checked)s events but %(count)s were written")
+                % {"checked": checked, "count": head.count}
+            )
         if head.last_digest and head.last_digest != prev:
-            problems.append("the newest events were removed or changed (the chain end does not match)")
+            problems.append(_("the newest events were removed or changed (the chain end does not match)"))
     elif checked:
-        problems.append("the chain head is missing")
+        problems.append(_("the chain head is missing"))
     return Verdict(ok=not problems, checked=checked, problems=problems)

@@ -51,12 +51,18 @@ class AuditEvent(models.Model):
 
 
 class AuditHead(models.Model):
-    """The single row holding the end of the chain."""
+    """The single row holding the end of the chain.
+
+    ``mac`` is an HMAC over (last_id, last_digest, count) under a key derived from
+    ``FIRSTLINE_AUDIT_KEY``: whoever can write the database but lacks the key cannot
+    rewrite the head to match a chain whose newest events they removed.
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_id = models.BigIntegerField(default=0)
     last_digest = models.CharField(max_length=64, default="")
     count = models.BigIntegerField(default=0)
+    mac = models.CharField(max_length=64, default="")
 
 
 class Export(models.Model):
