@@ -1305,8 +1305,13 @@ def preview_job(job: ImportJob) -> None:
     ImportProblem.objects.filter(job=job).delete()
     records = stored_problems(job, [*outcome.problems, *outcome.duplicates])
     for start in range(0, len(records), PREVIEW_BATCH):
+        began = time.monotonic()
         with transaction.atomic():
             ImportProblem.objects.bulk_create(records[start : start + PREVIEW_BATCH])
+        # A writer waiting for the lock polls for it (SQLite's busy handler, every 1–100 ms): leave it
+        # free as long as the batch held it, or committing batch after batch would keep it out.
+        if start + PREVIEW_BATCH < len(records):
+            time.sleep(min(time.monotonic() - began, 0.1))
     del records
     with transaction.atomic():
         record_outcome(job, outcome)
