@@ -179,7 +179,7 @@ def test_a_small_file_of_a_million_rows_is_refused_within_a_memory_bound(tmp_pat
     print(f"peak RSS of the reading process: {peak_mb:.0f} MB (before: {before / 1024:.0f} MB)")
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("too_many_rows") and "200,000" in result.stdout
-    assert peak_mb < 300
+    assert peak_mb < 300  # measured: about 130 MB; reading a 100-row list takes about 86 MB
 
 
 def test_an_upload_over_the_size_limit_gets_413_with_the_reason(world, login, tmp_path, settings, caplog):
