@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "firstline.middleware.RequestSizeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -229,6 +230,11 @@ CACHES = {
 
 LEDGER_PAGE_SIZE = env_int("FIRSTLINE_PAGE_SIZE", 50)
 IMPORT_MAX_BYTES = env_int("FIRSTLINE_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# A small file may unpack to millions of rows: the reader stops at the first row, column or cell over these.
+IMPORT_MAX_ROWS = env_int("FIRSTLINE_IMPORT_MAX_ROWS", 200_000)
+IMPORT_MAX_COLUMNS = env_int("FIRSTLINE_IMPORT_MAX_COLUMNS", 200)
+IMPORT_MAX_CELLS = env_int("FIRSTLINE_IMPORT_MAX_CELLS", 6_000_000)
+IMPORT_MAX_UNPACKED_BYTES = env_int("FIRSTLINE_IMPORT_MAX_UNPACKED_BYTES", 500 * 1024 * 1024)
 EXPORT_APPROVAL_ROWS = env_int("FIRSTLINE_EXPORT_APPROVAL_ROWS", 500)
 # Exact searches by full ID number or phone, per user (counted in the database: every process shares it).
 EXACT_SEARCH_LIMIT = env_int("FIRSTLINE_EXACT_SEARCH_LIMIT", 30)

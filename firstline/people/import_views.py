@@ -167,10 +167,12 @@ def _job(request: HttpRequest, place: Community, code: str) -> ImportJob:
 def import_upload(request: HttpRequest, community: str) -> HttpResponse:
     """The upload form, and the community's recent imports."""
     place = _community(request, community)
+    status = 200
     if request.method == "POST":
         if int(request.META.get("CONTENT_LENGTH") or 0) > settings.IMPORT_MAX_BYTES + 64 * 1024:
-            form = ImportForm()  # too big to read at all: refuse before the upload is taken in
-            form.add_error(None, too_big())
+            form = ImportForm()  # too big to read at all: refused before the upload is taken in
+            messages.error(request, too_big())
+            status = 413
         else:
             form = ImportForm(request.POST, request.FILES)
             if form.is_valid():
@@ -185,6 +187,7 @@ def import_upload(request: HttpRequest, community: str) -> HttpResponse:
         request,
         "people/import_upload.html",
         {"community": place, "form": form, "jobs": jobs.select_related("created_by")[:10]},
+        status=status,
     )
 
 

@@ -74,6 +74,7 @@ from firstline.codes import ALPHABET
 from firstline.people.actions import seal_fields
 from firstline.people.importing import background
 from firstline.people.importing.parse import ParsedRow, ParsedSheet, Problem, UnreadableFile
+from firstline.people.importing.reader import with_limits
 from firstline.people.models import ImportJob, ImportProblem, ImportRow, Movement, Resident, ResidentVersion, Status
 from firstline.places.models import Building, Community, Entrance, Household, bump_map_version
 from firstline.scoping import require
@@ -83,6 +84,7 @@ from firstline.status.models import Reason, RiskArea
 from firstline.status.rules import normalise_place
 
 PROGRESS_EVERY = 1000
+PREVIEW_BATCH = 1000  # problems written per transaction while a file is read for its preview
 CHUNK = 2000  # rows per executemany and per IN (...) lookup
 STORED_HOURS = 24  # an upload not applied or refused is deleted after this long
 
@@ -232,6 +234,14 @@ def purge_stale_uploads(now: datetime | None = None) -> int:
         ImportJob.objects.filter(pk=job.pk, status=job.status).update(
             status=ImportJob.Status.FAILED, failure=english(EXPIRED), preview=[], finished_at=now
         )
+        job.refresh_from_db()
+        delete_rows(job)
+    # Jobs that ended without writing to the ledger keep their rows for a day (the report), no longer.
+    ended = ImportJob.objects.filter(
+        created_at__lt=cutoff, status__in=(ImportJob.Status.FAILED, ImportJob.Status.REFUSED)
+    ).filter(Q(problems__isnull=False) | Q(lines__isnull=False))
+    for job in ended.distinct():
+        delete_rows(job)
     for path in imports_dir().glob("*.progress.json*"):  # with the scratch copies a killed writer left
         if path.stat().st_mtime < cutoff.timestamp():
             path.unlink(missing_ok=True)
@@ -317,7 +327,7 @@ def scrub(text: str) -> str:
 
 def translated(text: str) -> str:
     """A message stored as its English source (a job's failure), in the active language."""
-    return gettext(text) if text else ""
+    return with_limits(gettext(text)) if text else ""
 
 
 # --- the plan: objects to create, and what happens to each row
@@ -1289,8 +1299,21 @@ def preview_job(job: ImportJob) -> None:
         fail_job(job, error)
         return
     outcome = planner.outcome(ImportJob.Status.PREVIEWED)
+    # The problems go in short transactions, so that SQLite's one write lock is free between them
+    # (a check-in at the gate waits for one batch, not for the whole list). Until the job is marked
+    # previewed below they are not shown; a job that fails meanwhile has them deleted.
+    ImportProblem.objects.filter(job=job).delete()
+    records = stored_problems(job, [*outcome.problems, *outcome.duplicates])
+    for start in range(0, len(records), PREVIEW_BATCH):
+        began = time.monotonic()
+        with transaction.atomic():
+            ImportProblem.objects.bulk_create(records[start : start + PREVIEW_BATCH])
+        # A writer waiting for the lock polls for it (SQLite's busy handler, every 1–100 ms): leave it
+        # free as long as the batch held it, or committing batch after batch would keep it out.
+        if start + PREVIEW_BATCH < len(records):
+            time.sleep(min(time.monotonic() - began, 0.1))
+    del records
     with transaction.atomic():
-        save_problems(job, [*outcome.problems, *outcome.duplicates])
         record_outcome(job, outcome)
         job.status = ImportJob.Status.PREVIEWED
         job.header_row, job.columns, job.preview = sheet.header_row, describe_columns(sheet), preview_rows(sheet)
@@ -1370,7 +1393,7 @@ def is_stalled(job: ImportJob) -> bool:
 
 
 def do_discard_import(actor: Any, job: ImportJob) -> None:
-    """The worker decides not to import: the upload is deleted, the problems stay for the report."""
+    """The worker decides not to import: the upload and the job's problems are deleted (counts stay)."""
     require(actor, "edit_ledger", job.community)
     ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PREVIEWED).update(
         status=ImportJob.Status.REFUSED,
@@ -1384,6 +1407,22 @@ def do_discard_import(actor: Any, job: ImportJob) -> None:
     job.refresh_from_db()
     if job.status == ImportJob.Status.REFUSED:
         discard_files(job)
+        delete_rows(job)
+
+
+def delete_rows(job: ImportJob) -> None:
+    """Delete what an import that wrote nothing to the ledger kept of its rows (problems, import rows).
+
+    Never for an applied job: its import rows link each line of the list to its resident.
+    """
+    if job.status == ImportJob.Status.APPLIED:
+        return
+    for model in (ImportProblem, ImportRow):
+        while True:  # in batches: short transactions, as the preview wrote them
+            ids = list(model.objects.filter(job=job).values_list("pk", flat=True)[:PREVIEW_BATCH])
+            if not ids:
+                break
+            model.objects.filter(pk__in=ids).delete()
 
 
 NOT_ALLOWED = _("You may no longer import into this community.")
@@ -1406,3 +1445,4 @@ def fail_job(job: ImportJob, error: Exception) -> None:
     )
     job.refresh_from_db()
     discard_files(job)
+    delete_rows(job)

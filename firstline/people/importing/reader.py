@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
@@ -32,10 +35,67 @@ class UnreadableFile(Exception):
     def __init__(self, message: Any, code: str) -> None:
         super().__init__(message)
         self.message = message
-        self.code = code  # stable: "empty", "not_a_spreadsheet", "password", "encoding", "no_data", "no_header"
+        # stable: "empty", "not_a_spreadsheet", "password", "encoding", "no_data", "no_header",
+        # "too_many_rows", "too_many_columns", "too_many_cells", "unpacks_too_big"
+        self.code = code
 
     def __str__(self) -> str:
-        return str(self.message)
+        return with_limits(str(self.message))
+
+
+def import_limits() -> dict[str, str]:
+    """The reader's limits, as the messages about them show them."""
+    return {
+        "rows": f"{settings.IMPORT_MAX_ROWS:,}",
+        "columns": f"{settings.IMPORT_MAX_COLUMNS:,}",
+        "cells": f"{settings.IMPORT_MAX_CELLS:,}",
+        "size": f"{settings.IMPORT_MAX_UNPACKED_BYTES // (1024 * 1024):,}",
+    }
+
+
+def with_limits(text: str) -> str:
+    """A message about a limit is kept as its source (``%(rows)s``…) and gets the numbers when shown."""
+    return text % import_limits() if "%(" in text else text
+
+
+def too_many_rows() -> UnreadableFile:
+    return UnreadableFile(
+        _(
+            "The file has more than %(rows)s rows, the most one import may hold. "
+            "Split the list into several files and import them one by one."
+        ),
+        "too_many_rows",
+    )
+
+
+def too_many_columns() -> UnreadableFile:
+    return UnreadableFile(
+        _(
+            "The file has more than %(columns)s columns, the most one import may hold. "
+            "Delete the columns the list does not need and try again."
+        ),
+        "too_many_columns",
+    )
+
+
+def too_many_cells() -> UnreadableFile:
+    return UnreadableFile(
+        _(
+            "The file has more than %(cells)s cells, the most one import may hold. "
+            "Split the list into several files, or delete the columns it does not need."
+        ),
+        "too_many_cells",
+    )
+
+
+def unpacks_too_big() -> UnreadableFile:
+    return UnreadableFile(
+        _(
+            "The file unpacks to more than %(size)s MB, far more than a list of residents. "
+            "Open it in Excel, copy the list into a new workbook, save it and try again."
+        ),
+        "unpacks_too_big",
+    )
 
 
 def empty_file() -> UnreadableFile:
@@ -78,16 +138,117 @@ class Table:
 
 
 def read_tables(path: str | Path) -> Generator[Table, None, None]:
-    """Every worksheet with data, in workbook order (a CSV is one table)."""
+    """Every worksheet with data, in workbook order (a CSV is one table).
+
+    Raises ``UnreadableFile`` at the first row, column or cell over the limits
+    (``IMPORT_MAX_ROWS``, ``IMPORT_MAX_COLUMNS``, ``IMPORT_MAX_CELLS``): empty rows and
+    empty trailing cells do not count. An .xlsx is measured before it is unpacked.
+    """
     path = Path(path)
     with open(path, "rb") as handle:
         head = handle.read(8)
     if not head:
         raise empty_file()
     if head.startswith(ZIP_MAGIC) or head == OLE_MAGIC:
-        yield from _workbook_tables(path, is_ole=head == OLE_MAGIC)
-        return
-    yield from _text_tables(path.read_bytes())
+        if head.startswith(ZIP_MAGIC):
+            check_zip(path)
+        tables: Iterator[Table] = _workbook_tables(path, is_ole=head == OLE_MAGIC)
+    else:
+        tables = _text_tables(path.read_bytes())
+    for table in tables:
+        table.rows = within_limits(table.rows)
+        yield table
+
+
+def within_limits(rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    """``rows``, stopped by ``UnreadableFile`` at the first non-empty row, column or cell over the limits."""
+    max_rows, max_columns, max_cells = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS, settings.IMPORT_MAX_CELLS
+    cells = 0
+    for number, row in enumerate(rows, start=1):
+        width = len(row)
+        while width and (row[width - 1] is None or row[width - 1] == ""):
+            width -= 1
+        if width:
+            if number > max_rows:
+                raise too_many_rows()
+            if width > max_columns:
+                raise too_many_columns()
+            cells += width
+            if cells > max_cells:
+                raise too_many_cells()
+        yield row
+
+
+# --- measuring an .xlsx before calamine unpacks it (it builds each sheet whole, every cell of its extent)
+
+SHEET_MEMBER = re.compile(r"xl/worksheets/[^/]+\.xml", re.IGNORECASE)
+# A cell's reference (only cells and rows have an r attribute in a sheet; a row's has no letters).
+# Two passes, each cheap: the rows of every cell, and the columns past Z (most lists have none).
+CELL_ROW = re.compile(rb' r="[A-Z]{1,3}([0-9]{1,9})"')
+WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,3})[0-9]')
+MAX_RATIO = 100  # unpacked / packed: a list of residents compresses 5–20×
+RATIO_FLOOR = 20 * 1024 * 1024  # below this unpacked size the ratio does not matter
+SCAN_CHUNK = 1 << 20
+
+
+def check_zip(path: Path) -> None:
+    """Refuse a zip that unpacks to too much, or an .xlsx sheet whose cells reach past the limits.
+
+    The entries' sizes are read from the zip's directory, and the sheets are streamed (never held
+    whole) looking for the furthest cell with a value; a sheet's declared dimension is not trusted.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # calamine says what it thinks of it
+    with archive:
+        members = archive.infolist()
+        unpacked = sum(member.file_size for member in members)
+        packed = sum(member.compress_size for member in members)
+        if unpacked > settings.IMPORT_MAX_UNPACKED_BYTES:
+            raise unpacks_too_big()
+        if unpacked > RATIO_FLOOR and unpacked > MAX_RATIO * max(packed, 1):
+            raise unpacks_too_big()
+        for member in members:
+            if SHEET_MEMBER.fullmatch(member.filename):
+                try:
+                    with archive.open(member) as stream:
+                        _check_extent(stream)
+                except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+                    return
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_extent(stream: Any) -> None:
+    """Raise at the first chunk whose cells reach past the row or column limit, or whose extent (from
+    row 1 and column A, as calamine allocates it at most) is over the cell limit."""
+    max_rows, max_columns, max_cells = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS, settings.IMPORT_MAX_CELLS
+    bottom, right = 0, 26  # columns A–Z are not looked at one by one: counted as 26
+    tail = b""
+    while chunk := stream.read(SCAN_CHUNK):
+        data = tail + chunk
+        end = data.rfind(b"<")  # a tag cut by the chunk's end is scanned with the next chunk
+        if end < 0 or len(data) - end > 4096:
+            end = len(data)
+        tail = data[end:]
+        rows = CELL_ROW.findall(data, 0, end)
+        if rows:
+            bottom = max(bottom, max(map(int, rows)))
+            if bottom > max_rows:
+                raise too_many_rows()
+        wide = WIDE_COLUMN.findall(data, 0, end)
+        if wide:
+            right = max(right, max(_column_number(letters) for letters in set(wide)))
+            if right > max_columns:
+                raise too_many_columns()
+        if bottom * right > max_cells:
+            raise too_many_cells()
 
 
 # --- spreadsheets
