@@ -33,6 +33,7 @@ from firstline.gates.scanning import CONFLICT, ScanResult, ingest_scans, ingest_
 from firstline.gates.sync import sync_payload
 from firstline.people.models import Resident
 from firstline.places.models import Gate
+from firstline.schemas import Moment
 from firstline.scoping import get_visible_or_404, memberships_with, role_for
 
 router = Router(tags=["gates"])
@@ -215,7 +216,7 @@ class GateScansOut(Schema):
 
 
 class SinceIn(Schema):
-    since: datetime | None = Field(None, description="default: the last 24 hours")
+    since: Moment | None = Field(None, description="with its time zone; default: the last 24 hours")
 
 
 RECENT = timedelta(hours=24)

@@ -23,6 +23,7 @@ from firstline.accounts.api import Error
 from firstline.people.models import Resident
 from firstline.people.schemas import OpenOrderOut
 from firstline.places.models import Household
+from firstline.schemas import Moment
 from firstline.scoping import get_visible_or_404
 from firstline.status.actions import CheckInConflictError, do_record_checkin, do_register_arrival, do_update_referral
 from firstline.status.models import CheckIn, IsolationOrder, Referral
@@ -131,7 +132,7 @@ class CheckInIn(Schema):
     resident: str = Field(..., max_length=16, description="resident code")
     temperature: Decimal | None = Field(None, description="°C")
     symptoms: list[str] = Field(default_factory=list, max_length=10, description="codes, e.g. cough, fatigue")
-    taken_at: datetime = Field(description="when the reading was taken (with its time zone)")
+    taken_at: Moment = Field(description="when the reading was taken, with its time zone (required)")
     note: str = Field("", max_length=300)
 
 

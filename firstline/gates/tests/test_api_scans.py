@@ -150,3 +150,15 @@ def test_a_gates_history_shows_masked_scans_in_a_fixed_number_of_queries(
 
 def test_a_gates_history_is_for_its_guards(world, login):
     assert login(world.grid_worker).get(f"/api/v1/gates/{world.gate.code}/scans").status_code == 403
+
+
+def test_a_time_without_its_time_zone_is_refused(world, phone, token):
+    naive = timezone.localtime().replace(microsecond=0, tzinfo=None).isoformat()
+    history = phone.get(f"/api/v1/gates/{world.gate.code}/scans", {"since": naive})
+    assert history.status_code == 422 and "时区" in json.dumps(history.json(), ensure_ascii=False)  # zh-Hans by default
+
+    # In a batch of offline scans only the scan without its offset is refused, with its reason; the rest is kept.
+    batch = [item(world, token), {**item(world, token, "in"), "scanned_at": naive}]
+    results = send(phone, batch).json()["results"]
+    assert [(r["status"], r["reason"]) for r in results] == [("stored", ""), ("rejected", "bad_time")]
+    assert Scan.objects.count() == 1

@@ -120,3 +120,15 @@ def test_it_explains_bad_input_in_the_callers_language(world, client):
     assert send(client, as_user(world.grid_worker), missing).status_code == 422
     assert send(client, as_user(world.grid_worker), report(world, client_id="not-a-uuid")).status_code == 422
     assert not CheckIn.objects.exists()
+
+
+def test_a_time_without_its_time_zone_is_refused_and_nothing_is_stored(world, client):
+    naive = timezone.localtime().replace(microsecond=0, tzinfo=None).isoformat()  # e.g. 2026-12-07T09:30:00
+
+    english = send(client, as_user(world.grid_worker, "en"), report(world, taken_at=naive))
+    chinese = send(client, as_user(world.grid_worker, "zh-hans"), report(world, taken_at=naive))
+
+    assert english.status_code == chinese.status_code == 422
+    assert "time zone" in json.dumps(english.json()["detail"])
+    assert "时区" in json.dumps(chinese.json()["detail"], ensure_ascii=False)
+    assert not CheckIn.objects.exists()

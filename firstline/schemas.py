@@ -1,0 +1,25 @@
+"""Types shared by the API's schemas.
+
+``Moment`` is a timestamp that carries its offset (``2026-12-07T09:30:00+08:00`` or
+``…Z``). A time without one could be any of 24 hours: the API refuses it (422) with a
+message in the caller's language rather than guess the deployment's time zone. Offline
+scans and visits are the exception: sent in batches, a scan without its offset is
+refused on its own (``bad_time``) and the rest of the batch is kept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from django.utils.translation import gettext as _
+from pydantic import AfterValidator
+
+
+def _with_offset(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(_("Send the time with its time zone, e.g. 2026-12-07T09:30:00+08:00."))
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(_with_offset)]
