@@ -5,12 +5,16 @@
 message in the caller's language rather than guess the deployment's time zone. Offline
 scans and visits are the exception: sent in batches, a scan without its offset is
 refused on its own (``bad_time``) and the rest of the batch is kept.
+
+``holds_nul`` says whether parsed JSON holds a NUL character in any string (key or
+value): PostgreSQL cannot store one (see ``firstline.middleware``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from pydantic import AfterValidator
@@ -23,3 +27,19 @@ def _with_offset(value: datetime) -> datetime:
 
 
 Moment = Annotated[datetime, AfterValidator(_with_offset)]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def holds_nul(value: Any) -> bool:
+    return any("\x00" in text for text in _strings(value))

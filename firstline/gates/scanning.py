@@ -50,6 +50,7 @@ from firstline.gates.models import GateConflict, Outing, Pass, Scan, Shift, Visi
 from firstline.gates.rules import GateRuleSet, gate_rules_for
 from firstline.people.idcard import InvalidPhone, normalise_phone
 from firstline.places.models import Gate, Household
+from firstline.schemas import holds_nul
 from firstline.scoping import memberships_with, role_for
 from firstline.sealing import blind_index, mask_phone, seal
 from firstline.status.actions import clean_temperature, record_reading
@@ -80,6 +81,7 @@ MESSAGES = {
     "future_time": gettext_lazy("The scan time is in the future: check the phone's clock."),
     "bad_phone": gettext_lazy("This phone number is not valid."),
     "bad_kind": gettext_lazy("A registration is of a visitor or a vehicle."),
+    "bad_text": gettext_lazy("The record holds an invisible control character (NUL): it cannot be stored."),
     "conflict": gettext_lazy("This record was sent before with other content: kept for review."),
     # refused: stored, the holder may not pass
     "malformed": gettext_lazy("Not a pass code."),
@@ -280,6 +282,8 @@ class _ScanItem:
 
 
 def _scan_item(user: Any, raw: dict[str, Any], now: datetime, gates: dict[str, Gate | None]) -> _ScanItem:
+    if holds_nul(raw):
+        raise Rejected("bad_text")
     token = (raw.get("token") or "").strip()
     typed = (raw.get("short_code") or "").strip()
     if bool(token) == bool(typed):
@@ -658,6 +662,8 @@ def _phone(value: Any) -> str:
 
 
 def _visit_item(user: Any, raw: dict[str, Any], now: datetime, gates: dict[str, Gate | None]) -> _VisitItem:
+    if holds_nul(raw):
+        raise Rejected("bad_text")
     kind = raw.get("kind")
     if kind not in Visit.Kind.values:
         raise Rejected("bad_kind")

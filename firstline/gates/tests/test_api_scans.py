@@ -162,3 +162,13 @@ def test_a_time_without_its_time_zone_is_refused(world, phone, token):
     results = send(phone, batch).json()["results"]
     assert [(r["status"], r["reason"]) for r in results] == [("stored", ""), ("rejected", "bad_time")]
     assert Scan.objects.count() == 1
+
+
+def test_a_scan_holding_a_nul_is_refused_alone_and_the_batch_is_kept(world, phone, token):
+    batch = [item(world, token), item(world, "FL1\u0000NOPE"), item(world, token, "in")]
+    response = send(phone, batch, language="zh-hans")
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [(r["status"], r["reason"]) for r in results] == [("stored", ""), ("rejected", "bad_text"), ("stored", "")]
+    assert "控制字符" in results[1]["message"]
+    assert Scan.objects.count() == 2

@@ -88,6 +88,7 @@ class ParsedSheet:
 
 MESSAGES: dict[str, Any] = {
     "name_missing": _("The name is empty. Fill in the person's name."),
+    "nul_in_text": _("The cell holds an invisible control character (NUL) that cannot be stored. Type the cell again."),
     "id_number_as_number": _(
         "The ID number was saved as a number and its last digits are lost. "
         "Format the column as text in Excel and type the numbers again."
@@ -427,6 +428,13 @@ class RowParser:
                 text = cell_text(value)
                 if not text:
                     continue
+                if "\x00" in text:  # PostgreSQL cannot store it: the row is refused, read without it
+                    text = text.replace("\x00", "")
+                    value = text if type(value) is str else value
+                    self.problem(row, field_name, text, "nul_in_text")
+                    if not text:
+                        continue
+                    cache = None
                 if decode is None:
                     result = (text, value, None)
                 else:

@@ -755,3 +755,12 @@ def test_it_has_a_message_for_every_problem_in_both_languages():
         for language in ("en", "zh-hans"):
             with translation.override(language):
                 assert str(message).strip(), code
+
+
+def test_a_cell_holding_a_nul_is_a_problem_of_its_row_and_stored_without_it():
+    row = parse_row({"姓名": "张\x00三", "身份证号": ID})
+    assert codes(row) == ["nul_in_text"]
+    assert row.problems[0].column == "姓名" and "\x00" not in row.problems[0].value
+    assert "\x00" not in repr(row.fields) and "\x00" not in repr(row.raw)
+    only = parse_row({"姓名": "李四", "备注": "\x00"})
+    assert codes(only) == ["nul_in_text"]
