@@ -8,6 +8,7 @@ install behind TLS sets ``FIRSTLINE_HTTPS=1`` (secure cookies, HSTS, redirect);
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -117,7 +118,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "firstline.accounts.backends.AddressLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -132,7 +137,19 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AXES_FAILURE_LIMIT = env_int("FIRSTLINE_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 0.5  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [
+    ["username", "ip_address"]
+]  # the pair: a typo locks neither colleagues nor the user elsewhere
+AXES_CLIENT_IP_CALLABLE = "firstline.audit.log.client_ip"
+# An address alone is stopped later: failures of any usernames from it, per hour, counted in the database.
+LOGIN_IP_FAILURE_LIMIT = env_int("FIRSTLINE_LOGIN_IP_FAILURE_LIMIT", 50)
+LOGIN_IP_WINDOW_SECONDS = 3600
+# The client's address: REMOTE_ADDR, unless that is one of these proxies (addresses or networks);
+# then the last address in CLIENT_IP_HEADER that is not a trusted proxy.
+TRUSTED_PROXIES = env_list("FIRSTLINE_TRUSTED_PROXIES", [])
+CLIENT_IP_HEADER = env_str("FIRSTLINE_CLIENT_IP_HEADER", "X-Forwarded-For")
+for _proxy in TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy, strict=False)  # a mistyped proxy stops the start, not every request
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False

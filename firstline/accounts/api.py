@@ -131,9 +131,11 @@ def issue_token(request: HttpRequest, credentials: Credentials) -> Any:
         # Answer the lockout in JSON ourselves; left set, the flag makes AxesMiddleware
         # replace this response with the HTML lockout page.
         request.axes_locked_out = False  # type: ignore[attr-defined]
-        return Status(
-            429, {"detail": _("Too many failed attempts: this account is locked for a while. Try again later.")}
-        )
+        if getattr(request, "firstline_address_locked", False):
+            detail = _("Too many failed logins from this address: wait an hour, or log in from another network.")
+        else:
+            detail = _("Too many failed attempts: this account is locked for a while. Try again later.")
+        return Status(429, {"detail": detail})
     if user is None:
         return Status(401, {"detail": _("The username or password is not correct.")})
     key = do_issue_token(user, request=request)

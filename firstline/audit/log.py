@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -54,9 +56,42 @@ def _digest(prev: str, event: AuditEvent) -> str:
 
 
 def client_ip(request: Any) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind a trusted proxy the address the proxy saw.
+
+    Only when REMOTE_ADDR is one of ``settings.TRUSTED_PROXIES`` is the proxy's header
+    (``settings.CLIENT_IP_HEADER``) read, from its right end: the last address that is not
+    itself a trusted proxy is the client (what a client writes first can be forged, what
+    the proxies append cannot). The one door for the audit log, the login lockout and limits.
+    """
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    remote = request.META.get("REMOTE_ADDR") or None
+    proxies = _trusted(tuple(settings.TRUSTED_PROXIES))
+    if remote is None or not proxies or not _within(remote, proxies):
+        return remote
+    header = "HTTP_" + settings.CLIENT_IP_HEADER.upper().replace("-", "_")
+    for candidate in reversed(request.META.get(header, "").split(",")):
+        candidate = candidate.strip()
+        try:
+            ipaddress.ip_address(candidate)
+        except ValueError:
+            return remote  # a header the proxy did not write: trust none of it
+        if not _within(candidate, proxies):
+            return candidate
+    return remote
+
+
+@functools.cache
+def _trusted(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
+
+
+def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def record(

@@ -6,8 +6,13 @@ QR code fills it in from the address's fragment). A right code opens a household
 session: the session holds only the ``HouseholdLogin`` id and the time it was
 opened, and lapses after ``HOUSEHOLD_SESSION_SECONDS`` or as soon as the code is
 revoked. Members are shown by a masked name (张*), never an ID number or phone.
-Wrong codes are counted per client address in the cache; past
-``CODE_ATTEMPTS`` in ``CODE_WINDOW_SECONDS`` every code is refused for a while.
+Wrong codes are counted per client address in the database; past ``CODE_ATTEMPTS``
+in ``CODE_WINDOW_SECONDS`` a wrong code from that address is answered "too many"
+and also spends a budget shared by every address over its limit (``OVERFLOW_CODES``),
+while a right code still opens: a carrier's shared address is not held back by
+strangers' typos. Once the shared budget is spent, addresses over their own limit
+are refused outright until the window ends; that bounds guessing from any number of
+addresses to a few hundred codes per ten minutes (of about 10¹² codes).
 
 *Self-declaration.* ``/declare/<gate>/`` (or ``/declare/c/<community>/``) stores a
 ``Declaration`` through ``declarations.do_submit_declaration``; its values travel in
@@ -25,7 +30,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -36,6 +40,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from firstline.accounts import limits
 from firstline.accounts.household_codes import (
     current_logins,
     do_issue_household_codes,
@@ -71,29 +76,36 @@ HOUSEHOLD_SESSION_KEY = "household_login"
 HOUSEHOLD_SESSION_SECONDS = 4 * 3600
 CODE_ATTEMPTS = 10  # wrong codes per client address …
 CODE_WINDOW_SECONDS = 600  # … in this many seconds
+OVERFLOW_CODES = 200  # wrong codes from all addresses over their limit, together, in the same window
+OVERFLOW_KEY = "public:code:over-limit-addresses"
 DECLARATIONS_PER_WINDOW = 20  # declarations sent from one address in CODE_WINDOW_SECONDS
 EXPECTED = (Status.HOME_ISOLATION, Status.OBSERVATION)
 THANKS_KEY = "declaration_thanks"
 
 
 # --- limits per client address ------------------------------------------------------------------
+#
+# Counted in the database (firstline.accounts.limits): every process shares the counts.
 
 
 def _limit_key(request: HttpRequest, bucket: str) -> str:
-    return f"firstline:limit:{bucket}:{client_ip(request) or 'unknown'}"
+    return f"public:{bucket}:{client_ip(request) or 'unknown'}"
 
 
-def over_limit(request: HttpRequest, bucket: str, limit: int) -> bool:
-    return int(cache.get(_limit_key(request, bucket), 0)) >= limit
+def over_limit(request: HttpRequest, bucket: str, limit: int, window: int = CODE_WINDOW_SECONDS) -> bool:
+    return not limits.peek(_limit_key(request, bucket), limit=limit, window=window).allowed
 
 
-def count_attempt(request: HttpRequest, bucket: str, window: int = CODE_WINDOW_SECONDS) -> None:
-    key = _limit_key(request, bucket)
-    cache.add(key, 0, window)  # the window starts with the first attempt
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, window)
+def take_attempt(request: HttpRequest, bucket: str, limit: int, window: int = CODE_WINDOW_SECONDS) -> bool:
+    """Count one attempt; whether it is still within the limit (one atomic step, so no two processes overrun it)."""
+    return limits.take(_limit_key(request, bucket), limit=limit, window=window).allowed
+
+
+def _code_guess_allowed(request: HttpRequest) -> bool:
+    """Whether a code from this address is looked up (see ``checkin``)."""
+    if not over_limit(request, "code", CODE_ATTEMPTS):
+        return True
+    return limits.peek(OVERFLOW_KEY, limit=OVERFLOW_CODES, window=CODE_WINDOW_SECONDS).allowed
 
 
 # --- self check-in ------------------------------------------------------------------------------
@@ -124,14 +136,19 @@ def checkin(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        if over_limit(request, "code", CODE_ATTEMPTS):
-            form.add_error(None, _("Too many wrong codes from this connection. Wait ten minutes and try again."))
+        too_many = _("Too many wrong codes from this connection. Wait ten minutes and try again.")
+        if not _code_guess_allowed(request):
+            form.add_error(None, too_many)
             status = 429
         else:
             login = find_household_login(form.cleaned_data["code"])
             if login is None:
-                count_attempt(request, "code")
-                form.add_error("code", _("This code is not valid. Check the letter: 8 letters and digits."))
+                if take_attempt(request, "code", CODE_ATTEMPTS):
+                    form.add_error("code", _("This code is not valid. Check the letter: 8 letters and digits."))
+                else:  # this address is over its limit: its wrong codes also spend the shared budget
+                    limits.take(OVERFLOW_KEY, limit=OVERFLOW_CODES, window=CODE_WINDOW_SECONDS)
+                    form.add_error(None, too_many)
+                    status = 429
             else:
                 request.session.cycle_key()
                 request.session[HOUSEHOLD_SESSION_KEY] = {"id": login.pk, "at": time.time()}
@@ -229,12 +246,11 @@ def _declare(request: HttpRequest, community: Community, gate: Gate | None) -> H
     form = DeclarationForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
-        if over_limit(request, "declare", DECLARATIONS_PER_WINDOW):
-            form.is_valid()
+        valid = form.is_valid()
+        if valid and not take_attempt(request, "declare", DECLARATIONS_PER_WINDOW):
             form.add_error(None, _("Too many declarations from this connection. Wait ten minutes and try again."))
             status = 429
-        elif form.is_valid():
-            count_attempt(request, "declare")
+        elif valid:
             try:
                 declaration = do_submit_declaration(community, form.cleaned_data, gate=gate, request=request)
             except ValidationError as error:
