@@ -11,9 +11,15 @@ The interactive docs are served only when ``ninja`` is in ``INSTALLED_APPS``:
 otherwise django-ninja renders them with scripts from a CDN, which FirstLine
 never loads (installations may be offline, and the page would trust a third party).
 With ``ninja`` installed the page uses the Swagger UI files bundled with django-ninja.
+The docs and ``openapi.json`` are for logged-in staff only (404 for anyone else): the
+map of every endpoint is no help to a resident and some help to an attacker.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,6 +36,17 @@ from firstline.people.api import router as people_router
 from firstline.status.api import router as status_router
 from firstline.tasks.api import router as tasks_router
 
+
+def staff_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def for_staff(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if not (request.user.is_authenticated and request.user.is_staff):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return for_staff
+
+
 api = NinjaAPI(
     title="FirstLine API",
     version="1",
@@ -38,6 +55,7 @@ api = NinjaAPI(
     docs_url="/docs" if "ninja" in settings.INSTALLED_APPS else None,
     # Swagger UI would otherwise send the schema's address to validator.swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
+    docs_decorator=staff_only,
 )
 
 

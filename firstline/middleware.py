@@ -107,3 +107,23 @@ class NulMiddleware:
                 return JsonResponse({"detail": str(NUL_REFUSED)}, status=400)
             return render(request, "400.html", {"message": NUL_REFUSED}, status=400)
         return self.get_response(request)
+
+
+# --- Permissions-Policy -------------------------------------------------------------------------
+
+# The camera is for this site's own pages (the gate app scans passes); nothing else a page
+# could ask the browser for is used, so it is refused for every page and every frame.
+PERMISSIONS_POLICY = (
+    "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), browsing-topics=()"
+)
+
+
+class PermissionsPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response

@@ -238,8 +238,8 @@ ROUTES: dict[str, Route] = {
     "set_language": Route(get=None, post=302, post_data=lambda w: {"language": "en", "next": "/"}, writes=False),
     "accounts:login": Route(get=302),  # a logged-in user is sent on
     "accounts:logout": Route(get=None),  # walked last, in test_it_logs_out
-    "api:openapi-json": Route(),
-    "api:openapi-view": Route(),
+    "api:openapi-json": Route(get=404),  # staff only
+    "api:openapi-view": Route(get=404),
     "api:api-root": Route(get=404),
     "api:issue_token": Route(
         get=None,

@@ -159,7 +159,16 @@ def test_a_token_needs_no_csrf_even_with_a_session_cookie(world):
     assert [item["code"] for item in response.json()["items"]] == [world.resident_a1.code]
 
 
-def test_it_serves_the_openapi_schema(db, client):
+def test_the_openapi_schema_and_docs_are_for_logged_in_staff_only(world, client):
+    for url in ("/api/v1/openapi.json", "/api/v1/docs"):
+        assert client.get(url).status_code == 404  # anonymous
+        client.force_login(world.admin)  # a community administrator, not staff
+        assert client.get(url).status_code == 404
+        client.logout()
+    world.admin.is_staff = True
+    world.admin.save()
+    client.force_login(world.admin)
+
     response = client.get("/api/v1/openapi.json")
 
     assert response.status_code == 200
@@ -168,7 +177,10 @@ def test_it_serves_the_openapi_schema(db, client):
     assert set(schema["components"]["securitySchemes"]) == {"BearerToken", "BrowserSession"}
 
 
-def test_its_docs_load_nothing_from_a_cdn(db, client):
+def test_its_docs_load_nothing_from_a_cdn(world, client):
+    world.admin.is_staff = True
+    world.admin.save()
+    client.force_login(world.admin)
     response = client.get("/api/v1/docs")
 
     if "ninja" in settings.INSTALLED_APPS:
