@@ -112,6 +112,44 @@ def resident_list(
     return Trial(subject, reference, check, len(queries))
 
 
+def resident_api_page(ctx: Context, username: str, where: str, args: list[Any]) -> Trial:
+    """``GET /api/v1/residents`` with a device token: one page, counted against the day's take-out and
+    audited as one ``list`` event; reference: the same page of rows in SQL."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from firstline.accounts.actions import do_issue_token
+    from firstline.people.models import Resident
+
+    client = Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {do_issue_token(ctx.users[username])}"}
+
+    def subject() -> Any:
+        return client.get("/api/v1/residents", **headers)
+
+    columns = ", ".join(f'"{f.column}"' for f in Resident._meta.concrete_fields)
+    sql = (
+        f"SELECT {columns} FROM people_resident WHERE {where} AND left_at IS NULL "
+        f"ORDER BY id LIMIT {int(ctx.page_size)}"
+    )  # fmt: skip
+
+    def reference() -> Any:
+        return ctx.sqlite.execute(sql, args).fetchall()
+
+    def check() -> None:
+        response = subject()
+        assert response.status_code == 200, f"the API answered {response.status_code}"
+        code_at = [f.column for f in Resident._meta.concrete_fields].index("code")
+        listed = [item["code"] for item in response.json()["items"]]
+        assert listed == [row[code_at] for row in reference()], "the API page is not the reference page"
+
+    subject()  # the token's first use records last_used_at
+    with CaptureQueriesContext(connection) as queries:
+        subject()
+    return Trial(subject, reference, check, len(queries))
+
+
 def _grid(ctx: Context, username: str) -> int:
     return ctx.memberships[username].grid_id
 
@@ -152,6 +190,11 @@ def grid_worker_migrants(ctx: Context) -> Trial:
         "grid_id = ? AND person_type = ?",
         [_grid(ctx, "grid_worker"), "migrant"],
     )
+
+
+@case("residents API · grid worker · page 1, with a device token")
+def grid_worker_api(ctx: Context) -> Trial:
+    return resident_api_page(ctx, "grid_worker", "grid_id = ?", [_grid(ctx, "grid_worker")])
 
 
 @case("residents · community admin · all, page 1")

@@ -30,8 +30,8 @@ from ninja.errors import AuthenticationError, HttpError
 
 from firstline.accounts.api import BearerToken, BrowserSession
 from firstline.accounts.api import router as accounts_router
+from firstline.accounts.limits import Refused
 from firstline.gates.api import router as gates_router
-from firstline.people.actions import ExactSearchRefused
 from firstline.people.api import router as people_router
 from firstline.status.api import router as status_router
 from firstline.tasks.api import router as tasks_router
@@ -84,7 +84,7 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    if isinstance(exc, ExactSearchRefused):  # its message is written for the user: say why, and when to retry
+    if isinstance(exc, Refused):  # its message is written for the user: say why, and when to retry
         response = _error(request, 403 if exc.retry_after is None else 429, exc.message)
         if exc.retry_after is not None:
             response["Retry-After"] = str(exc.retry_after)

@@ -252,8 +252,13 @@ def phone(browser, live_server):
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.url_for = lambda path: live_server.url + path  # type: ignore[attr-defined]
+    # Every browser test also checks that no page breaks the Content-Security-Policy
+    # (an inline script or handler would be blocked in the field, silently).
+    refused: list[str] = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
     yield page
     context.close()
+    assert not refused, refused
 
 
 def log_in(page, username: str, password: str = PASSWORD) -> None:

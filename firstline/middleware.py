@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from firstline.schemas import holds_nul
 
@@ -62,7 +62,7 @@ class RequestSizeMiddleware:
 
 # --- NUL characters ---------------------------------------------------------------------------
 
-NUL_REFUSED = _lazy(
+NUL_REFUSED = gettext_lazy(
     "The text contains an invisible control character (NUL) that cannot be stored: remove it and send again."
 )
 
@@ -109,7 +109,18 @@ class NulMiddleware:
         return self.get_response(request)
 
 
-# --- Permissions-Policy -------------------------------------------------------------------------
+# --- Content-Security-Policy and Permissions-Policy ---------------------------------------------
+
+# Scripts only from this site's files: no inline script, no event-handler attribute, no
+# ``javascript:`` link, no eval (the pages keep their behaviour in static/*.js). Styles may be
+# inline (a bar's width, htmx's indicator style); images may be data: or blob: URLs (QR codes,
+# photos taken at a gate); nothing is loaded from another site and no other site may frame a page.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; "
+    "worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 # The camera is for this site's own pages (the gate app scans passes); nothing else a page
 # could ask the browser for is used, so it is refused for every page and every frame.
@@ -119,11 +130,14 @@ PERMISSIONS_POLICY = (
 )
 
 
-class PermissionsPolicyMiddleware:
+class PolicyHeadersMiddleware:
+    """Every answer carries the Content-Security-Policy and the Permissions-Policy above."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response

@@ -19,6 +19,9 @@ from typing import Annotated, Any
 from django.utils.translation import gettext as _
 from pydantic import AfterValidator
 
+from firstline.forms import NUMBER_IN_TEXT
+from firstline.sealing import holds_personal_number
+
 
 def _with_offset(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
@@ -27,6 +30,16 @@ def _with_offset(value: datetime) -> datetime:
 
 
 Moment = Annotated[datetime, AfterValidator(_with_offset)]
+
+
+def _no_personal_number(value: str) -> str:
+    if holds_personal_number(value):
+        raise ValueError(str(NUMBER_IN_TEXT))
+    return value
+
+
+# Free text (a note, a reason, a name): refused with 422 when it holds an ID number or a phone.
+FreeText = Annotated[str, AfterValidator(_no_personal_number)]
 
 
 def _strings(value: Any) -> Iterator[str]:

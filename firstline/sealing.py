@@ -1,4 +1,5 @@
-"""Sealed personal fields: AES-GCM at rest, an HMAC blind index for exact lookup, masks for display.
+"""Sealed personal fields: AES-GCM at rest, an HMAC blind index for exact lookup, masks for display,
+and the one detector of ID numbers and phones typed into free text.
 
 A sealed value is ``b"\\x01" + nonce(12) + ciphertext+tag``; the field name is the
 associated data, so a phone ciphertext cannot be passed off as an ID number.
@@ -16,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -122,3 +124,26 @@ def remask_stored_id_numbers(model: Any, field: str = "id_number_masked", batch:
             changed += model.objects.bulk_update(rows, [field])
             rows = []
     return changed + (model.objects.bulk_update(rows, [field]) if rows else 0)
+
+
+# --- ID numbers and phones in free text ------------------------------------------------------------
+
+# An 18-character resident ID (spaces or hyphens allowed between its region, birth date and
+# serial) or a mainland mobile (+86 allowed, spaced 3-4-4), standing apart from other letters
+# and digits. Free text (notes, a name, a reason) is never a place for them: it is neither
+# sealed nor masked. Forms, the API and imports refuse such text, and where a problem has to
+# show it, it is shown masked.
+EMBEDDED_ID = re.compile(r"(?<![0-9A-Za-z])\d{6}[ -]?\d{8}[ -]?\d{3}[\dXx](?![0-9A-Za-z])")
+EMBEDDED_MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![0-9A-Za-z])")
+_SPACING = re.compile(r"[ -]")
+
+
+def holds_personal_number(text: str) -> bool:
+    """Whether ``text`` holds what looks like a resident ID number or a mobile phone."""
+    return bool(EMBEDDED_ID.search(text) or EMBEDDED_MOBILE.search(text))
+
+
+def mask_personal_numbers(text: str) -> str:
+    """``text`` with every ID number and mobile in it masked as the fields mask them."""
+    text = EMBEDDED_ID.sub(lambda match: mask_id_number(_SPACING.sub("", match.group()).upper()), text)
+    return EMBEDDED_MOBILE.sub(lambda match: mask_phone(_SPACING.sub("", match.group())[-11:]), text)

@@ -1,11 +1,11 @@
-"""Grants and revocations of memberships (temporary grants: R15)."""
+"""Grants and revocations of memberships (temporary grants: R15); device tokens issued and revoked."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -68,9 +68,57 @@ def do_revoke_membership(actor: Any, membership: Membership, reason: str, reques
     return membership
 
 
-def do_issue_token(user: Any, request: Any = None) -> str:
+def do_issue_token(user: Any, request: Any = None, *, name: str = "", scope: str = ApiToken.Scope.WORKER) -> str:
     """A device token for the API; only its hash is kept."""
     with transaction.atomic():
-        token, key = ApiToken.issue(user)
-        record("token", actor=user, detail={"expires_at": token.expires_at.isoformat()}, request=request)
+        token, key = ApiToken.issue(user, name=name.strip()[:60], scope=scope)
+        record(
+            "token",
+            actor=user,
+            obj=token,
+            detail={"expires_at": token.expires_at.isoformat(), "scope": token.scope},
+            request=request,
+        )
     return key
+
+
+def may_revoke_token(actor: Any, token: ApiToken) -> bool:
+    """Its own user, or whoever may ``grant`` over a place where the token's user holds a live role."""
+    if token.user_id == actor.pk:
+        return True
+    return Membership.objects.visible_to(actor, "grant").active().filter(user_id=token.user_id).exists()
+
+
+def do_revoke_token(actor: Any, token: ApiToken, *, why: str = "", request: Any = None) -> ApiToken:
+    """Revoke one device token: by its user (``user``, or ``logout`` from the device), or by a team administrator.
+
+    Raises PermissionDenied for anyone else; an already revoked token stays as it was.
+    """
+    if not may_revoke_token(actor, token):
+        raise PermissionDenied
+    why = why or (ApiToken.Why.USER if token.user_id == actor.pk else ApiToken.Why.ADMIN)
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=actor, revoked_why=why
+        )
+        if revoked:
+            record("revoke", actor=actor, obj=token, detail={"why": why, "user": token.user.code}, request=request)
+    token.refresh_from_db(fields=["revoked_at", "revoked_by", "revoked_why"])
+    return token
+
+
+def do_revoke_all_tokens(user: Any, why: str, *, actor: Any = None, request: Any = None) -> int:
+    """Revoke every live token of ``user`` (a password change, a deactivation); returns how many."""
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=actor, revoked_why=why
+        )
+        if revoked:
+            record(
+                "revoke",
+                actor=actor,
+                object_type="apitoken",
+                detail={"why": why, "user": user.code, "tokens": revoked},
+                request=request,
+            )
+    return revoked

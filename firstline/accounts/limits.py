@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -32,6 +33,17 @@ class Allowance:
     count: int  # the count in this window, including this amount
     limit: int
     retry_after: int  # seconds until the window ends
+
+
+class Refused(PermissionDenied):
+    """An action refused with a message written for the user; over a limit, it says when to retry.
+
+    The API answers it with 429 and ``Retry-After`` when ``retry_after`` is set, 403 otherwise.
+    """
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message, self.retry_after = message, retry_after
 
 
 def _hash(key: str) -> str:
@@ -59,10 +71,38 @@ def take(key: str, *, limit: int, window: int, amount: int = 1, now: float | Non
     now = time.time() if now is None else now
     start, end = _window(window, now)
     table = connection.ops.quote_name(RateCount._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(_UPSERT.format(table=table), [_hash(key), start, end, amount])
         count = int(cursor.fetchone()[0])
     return Allowance(allowed=count <= limit, count=count, limit=limit, retry_after=max(end - int(now), 1))
+
+
+_UPSERT_WITHIN = (
+    "INSERT INTO {table} (key_hash, window_start, window_end, count) VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT (key_hash, window_start) DO UPDATE SET count = {table}.count + excluded.count "
+    "WHERE {table}.count + excluded.count <= %s "
+    "RETURNING count"
+)
+
+
+def take_within(key: str, *, limit: int, window: int, amount: int = 1, now: float | None = None) -> Allowance:
+    """Count ``amount`` against ``key`` only if the count stays within ``limit``: all of it, or nothing.
+
+    Unlike ``take``, a refused amount is not counted (a page the API does not hand
+    out must not use up the day's allowance).
+    """
+    now = time.time() if now is None else now
+    start, end = _window(window, now)
+    retry_after = max(end - int(now), 1)
+    if amount > limit:
+        return Allowance(False, peek(key, limit=limit, window=window, now=now).count, limit, retry_after)
+    table = connection.ops.quote_name(RateCount._meta.db_table)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(_UPSERT_WITHIN.format(table=table), [_hash(key), start, end, amount, limit])
+        row = cursor.fetchone()
+    if row is None:  # the update's condition failed: nothing was counted
+        return Allowance(False, peek(key, limit=limit, window=window, now=now).count, limit, retry_after)
+    return Allowance(allowed=True, count=int(row[0]), limit=limit, retry_after=retry_after)
 
 
 def peek(key: str, *, limit: int, window: int, now: float | None = None) -> Allowance:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -117,23 +117,55 @@ def hash_token(key: str) -> str:
 
 
 class ApiToken(models.Model):
-    """A bearer token for a device (gate phone, app). Only its hash is stored."""
+    """A bearer token for a device (gate phone, worker's phone, app). Only its hash is stored.
 
+    Its ``scope`` says what the device may do: a ``gate`` token reaches only the gate
+    endpoints (sync, scans, visits, the gate's history), whatever its user's roles; a
+    ``worker`` token reaches what its user's roles allow. A token ends when it
+    expires or is revoked (by its user, by an administrator of its user's team, or
+    by a password change or deactivation of its user); ``revoked_why`` keeps which.
+    """
+
+    class Scope(models.TextChoices):
+        WORKER = "worker", _("worker's device: everything the user's roles allow")
+        GATE = "gate", _("gate phone: the gate only")
+
+    class Why(models.TextChoices):
+        USER = "user", _("revoked by its user")
+        ADMIN = "admin", _("revoked by an administrator")
+        LOGOUT = "logout", _("logged out on the device")
+        PASSWORD = "password", _("the password was changed")
+        DEACTIVATED = "deactivated", _("the account was deactivated")
+
+    code = CodeField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("device name"), max_length=60, blank=True)
+    scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices, default=Scope.WORKER)
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_why = models.CharField(max_length=12, choices=Why.choices, blank=True)
 
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
+        indexes = [models.Index(fields=["user", "revoked_at"], name="apitoken_user_open_idx")]
+
+    def is_live(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now
 
     @classmethod
-    def issue(cls, user, days: int | None = None) -> tuple[ApiToken, str]:
+    def issue(cls, user, days: int | None = None, *, name: str = "", scope: str = Scope.WORKER) -> tuple[ApiToken, str]:
         key = "flt_" + secrets.token_urlsafe(32)
         token = cls.objects.create(
             user=user,
+            name=name,
+            scope=scope,
             key_hash=hash_token(key),
             expires_at=timezone.now() + timedelta(days=days or settings.API_TOKEN_DAYS),
         )

@@ -1,4 +1,5 @@
-"""The team of a community: who holds which role where, temporary grants (R15) and revocations."""
+"""The team of a community: who holds which role where, temporary grants (R15) and revocations;
+the devices (API tokens) of a user and their team, and the password."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from firstline.accounts.actions import do_grant_membership, do_revoke_membership
+from firstline.accounts.actions import do_grant_membership, do_revoke_membership, do_revoke_token
 from firstline.accounts.forms import GrantForm
 from firstline.accounts.models import Membership, User
+from firstline.accounts.queries import devices_for, revocable_by
 from firstline.places.models import Building, Community, Gate, Grid
 from firstline.scoping import get_visible_or_404, require
 
@@ -71,3 +73,32 @@ def revoke(request: HttpRequest, code: str) -> HttpResponse:
         do_revoke_membership(request.user, membership, reason, request=request)
         messages.success(request, _("The role was taken away."))
     return redirect("accounts:team", community=membership.community.code)
+
+
+@login_required
+def devices(request: HttpRequest) -> HttpResponse:
+    """The phones and apps logged in as the user (and, for a team administrator, as the team), to revoke."""
+    tokens = devices_for(request.user)
+    return render(
+        request,
+        "accounts/devices.html",
+        {
+            "mine": [token for token in tokens if token.user_id == request.user.pk],
+            "team": [token for token in tokens if token.user_id != request.user.pk],
+        },
+    )
+
+
+@require_POST
+@login_required
+def device_revoke(request: HttpRequest, code: str) -> HttpResponse:
+    token = get_visible_or_404(revocable_by(request.user), code=code)
+    do_revoke_token(request.user, token, request=request)
+    messages.success(request, _("The device is logged out: its token no longer works."))
+    return redirect("accounts:devices")
+
+
+@login_required
+def password_done(request: HttpRequest) -> HttpResponse:
+    messages.success(request, _("Your password was changed. Your devices were logged out: log them in again."))
+    return redirect("accounts:devices")

@@ -22,6 +22,15 @@ The policy, in the order a request meets it:
   refused and a new request is needed. No file is stored.
 - Every request, approval, refusal and download is one ``export`` event in the
   audit log, with the row count, format and masking, never a personal value.
+
+What a user takes out is also counted per local day, across exports and API list
+pages (``TAKEOUT``, in the database so that it holds across processes), against
+the same threshold: nine exports of a few hundred rows each, or a grid paged out
+through the API, add up. Beyond the threshold an API page is refused (429, with
+``Retry-After``: the next local day) and an export needs approval, as a large one
+does. A ready export counts its rows when requested, an approved one when approved.
+Every API page of personal records is one ``list`` event with its count
+(``do_hand_out_records``).
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from firstline.accounts import limits
 from firstline.audit.exports import Prepared, watermark_for
 from firstline.audit.log import record
 from firstline.audit.models import Export
@@ -74,10 +84,66 @@ def can_unmask_all(user: Any, rows: QuerySet[Resident]) -> bool:
     return reach is not None and not rows.exclude(reach).exists()
 
 
+def _takeout_key(user: Any) -> str:
+    return f"takeout:user:{user.pk}"
+
+
+def taken_out_today(user: Any) -> int:
+    """How many personal records ``user`` took out today (exports and API list pages)."""
+    return limits.peek(_takeout_key(user), limit=settings.EXPORT_APPROVAL_ROWS, window=limits.DAY).count
+
+
+def over_threshold(user: Any, rows: int) -> bool:
+    """Whether ``rows`` more records would take ``user`` over the approval threshold, alone or with today's."""
+    return rows > settings.EXPORT_APPROVAL_ROWS or taken_out_today(user) + rows > settings.EXPORT_APPROVAL_ROWS
+
+
 def needs_approval(user: Any, community: Community, rows: int, unmasked: bool) -> bool:
     if can_approve(user, community):
         return False
-    return unmasked or rows > settings.EXPORT_APPROVAL_ROWS
+    return unmasked or over_threshold(user, rows)
+
+
+def _count_takeout(user: Any, rows: int) -> None:
+    limits.take(_takeout_key(user), limit=settings.EXPORT_APPROVAL_ROWS, window=limits.DAY, amount=rows)
+
+
+def do_hand_out_records(
+    actor: Any,
+    what: str,
+    rows: int,
+    *,
+    counted: bool = True,
+    community_id: int | None = None,
+    request: Any = None,
+) -> None:
+    """Clear one API page of ``rows`` personal records (``what``: residents, household, tasks…) for ``actor``.
+
+    One ``list`` event per page, with the count. A ``counted`` page goes against the
+    day's take-out: if it would take ``actor`` over the approval threshold, it raises
+    ``limits.Refused`` (429 with ``Retry-After``), counts nothing and hands nothing
+    out; the refusal is audited too.
+    """
+    limit = settings.EXPORT_APPROVAL_ROWS
+    detail: dict[str, Any] = {"what": what, "rows": rows}
+    refused = None
+    with transaction.atomic(savepoint=False):  # the count and its event together
+        if counted:
+            allowance = limits.take_within(_takeout_key(actor), limit=limit, window=limits.DAY, amount=rows)
+            detail["taken_today"] = allowance.count
+            if not allowance.allowed:
+                refused = allowance
+                detail.update(rows=0, refused=rows, limit=limit)
+        record("list", actor=actor, community_id=community_id, detail=detail, request=request)
+    if refused is not None:
+        raise limits.Refused(
+            _(
+                "You have taken out %(taken)s records today; the limit is %(limit)s a day. "
+                "Ask for an export, which a community administrator approves, or try again tomorrow."
+            )
+            % {"taken": refused.count, "limit": limit},
+            retry_after=refused.retry_after,
+        )
 
 
 def _detail(export: Export, step: str, **extra: Any) -> dict[str, Any]:
@@ -147,11 +213,13 @@ def do_request_export(
         state=Export.State.PENDING if pending else Export.State.READY,
         expires_at=None if pending else now + EXPORT_TTL,
     )
-    own_approval = not pending and (unmasked or count > settings.EXPORT_APPROVAL_ROWS)
+    own_approval = not pending and (unmasked or over_threshold(actor, count))
     if own_approval:  # an approver's own large or unmasked export: their approval is their request
         export.decided_by, export.decided_at = actor, now
     with transaction.atomic():
         export.save()
+        if not pending:
+            _count_takeout(actor, count)
         record(
             "export",
             actor=actor,
@@ -179,6 +247,8 @@ def _decide(actor: Any, export: Export, state: str, reason: str, request: Any) -
         export.decision_reason = reason
         export.expires_at = now + EXPORT_TTL if state == Export.State.READY else None
         export.save(update_fields=["state", "decided_by", "decided_at", "decision_reason", "expires_at"])
+        if state == Export.State.READY:
+            _count_takeout(export.requested_by, export.row_count)
         step = "approve" if state == Export.State.READY else "refuse"
         record(
             "export", actor=actor, role=role, obj=export, reason=reason, detail=_detail(export, step), request=request

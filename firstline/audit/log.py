@@ -115,7 +115,7 @@ def record(
             community_id = getattr(obj, "community_id", None)
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # one event with its head: no savepoint of its own
         head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
         event = AuditEvent(
             at=timezone.now(),

@@ -30,7 +30,9 @@ from firstline.audit.actions import (
     do_download_export,
     do_refuse_export,
     do_request_export,
+    over_threshold,
     role_in_community,
+    taken_out_today,
 )
 from firstline.audit.exports import csv_chunks, xlsx_file
 from firstline.audit.forms import DecisionForm, ExportForm
@@ -113,6 +115,8 @@ def export_new(request: HttpRequest, community: str) -> HttpResponse:
         "hidden": sorted(kept.items()),
         "limit": settings.EXPORT_APPROVAL_ROWS,
         "over_limit": count > settings.EXPORT_APPROVAL_ROWS and not approver,
+        "over_daily": count <= settings.EXPORT_APPROVAL_ROWS and over_threshold(request.user, count) and not approver,
+        "taken_today": taken_out_today(request.user),
         "may_unmask": may_unmask,
         "unmask_needs_approval": may_unmask and not approver,
         "back": _residents_url(place, kept),

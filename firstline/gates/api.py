@@ -22,7 +22,7 @@ from django.utils.text import compress_string
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from firstline.accounts.api import Error
+from firstline.accounts.api import GATE_DEVICES, Error
 from firstline.gates.actions import (
     do_issue_pass,
     do_revoke_pass,
@@ -33,7 +33,7 @@ from firstline.gates.scanning import CONFLICT, ScanResult, ingest_scans, ingest_
 from firstline.gates.sync import sync_payload
 from firstline.people.models import Resident
 from firstline.places.models import Gate
-from firstline.schemas import Moment
+from firstline.schemas import FreeText, Moment
 from firstline.scoping import get_visible_or_404, memberships_with, role_for
 
 router = Router(tags=["gates"])
@@ -58,7 +58,7 @@ class PassOut(Schema):
 
 
 class RevokeIn(Schema):
-    reason: str = Field(max_length=200)
+    reason: FreeText = Field(max_length=200)
 
 
 def _out(item: Pass) -> dict[str, Any]:
@@ -89,7 +89,12 @@ def revoke_pass(request: HttpRequest, code: str, body: RevokeIn) -> Any:
     return _out(do_revoke_pass(request.user, item, body.reason, request=request))
 
 
-@router.get("/gates/{code}/sync", response={200: dict, 403: Error, 404: Error}, summary="What a gate checks offline")
+@router.get(
+    "/gates/{code}/sync",
+    auth=GATE_DEVICES,
+    response={200: dict, 403: Error, 404: Error},
+    summary="What a gate checks offline",
+)
 def gate_sync(request: HttpRequest, code: str) -> Any:
     """Keys, the signed revocation list, rules, the caller's shifts and the short codes of the valid passes
     (``gates.sync``). Sent gzip-compressed when the client accepts it (the project does not compress
@@ -179,6 +184,7 @@ def _may_send(request: HttpRequest, count: int) -> None:
 
 @router.post(
     "/scans",
+    auth=GATE_DEVICES,
     response={200: ResultsOut, 400: Error, 403: Error, 409: ResultsOut},
     summary="Send the scans a gate phone recorded",
 )
@@ -190,6 +196,7 @@ def send_scans(request: HttpRequest, body: list[ScanIn]) -> Any:
 
 @router.post(
     "/visits",
+    auth=GATE_DEVICES,
     response={200: ResultsOut, 400: Error, 403: Error, 409: ResultsOut},
     summary="Send the visitors and vehicles a gate phone registered",
 )
@@ -224,7 +231,10 @@ MAX_LISTED = 200
 
 
 @router.get(
-    "/gates/{code}/scans", response={200: GateScansOut, 403: Error, 404: Error}, summary="A gate's recent scans"
+    "/gates/{code}/scans",
+    auth=GATE_DEVICES,
+    response={200: GateScansOut, 403: Error, 404: Error},
+    summary="A gate's recent scans",
 )
 def gate_scans(request: HttpRequest, code: str, query: Query[SinceIn]) -> Any:
     """The newest scans of the gate (at most 200): masked names only, for the gate app's history."""

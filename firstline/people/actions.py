@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,12 +49,8 @@ SEALED_FIELDS = ("id_number", "phone")
 REVEALABLE_FIELDS = ("id_number", "phone", "birth_date", "domicile")
 
 
-class ExactSearchRefused(PermissionDenied):
+class ExactSearchRefused(limits.Refused):
     """An exact search the user may not make (no ``search_exact``) or not now (over the limit)."""
-
-    def __init__(self, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.message, self.retry_after = message, retry_after
 
 
 def do_search_exact(actor: Any, queryset, kind: str, raw: str, request: Any = None):
@@ -89,6 +85,40 @@ def do_search_exact(actor: Any, queryset, kind: str, raw: str, request: Any = No
     found = finder(queryset, raw) & finder(Resident.objects.visible_to(actor, "search_exact"), raw)
     record("search", actor=actor, detail={"field": field, "matched": found.count()}, request=request)
     return found
+
+
+def do_check_id_number_clash(actor: Any, community_id: int, raw: str, request: Any = None) -> Resident | None:
+    """A resident of the community holding this ID number whom ``actor`` may not see, or None.
+
+    A new record with the number would duplicate them; saying so would tell the actor
+    that the number is in the ledger, so the caller answers without it (and the
+    community merges). The look-up is an exact search in effect: it counts against
+    the same limit (``ExactSearchRefused`` beyond it) and is one ``search`` event.
+    """
+    if not (raw or "").strip():
+        return None
+    clash = (
+        find_by_id_number(Resident.objects.filter(community_id=community_id), raw)
+        .exclude(pk__in=Resident.objects.visible_to(actor).values("pk"))
+        .first()
+    )
+    if clash is None:
+        return None
+    allowance = limits.take(
+        f"search_exact:user:{actor.pk}", limit=settings.EXACT_SEARCH_LIMIT, window=settings.EXACT_SEARCH_WINDOW_SECONDS
+    )
+    record(
+        "search",
+        actor=actor,
+        community_id=community_id,
+        detail={"field": "id_number", "clash": True, "limited": not allowance.allowed},
+        request=request,
+    )
+    if not allowance.allowed:
+        raise ExactSearchRefused(
+            _("Too many searches by ID number or phone: try again later."), retry_after=allowance.retry_after
+        )
+    return clash
 
 
 def find_by_id_number(queryset, raw: str):
@@ -185,16 +215,22 @@ def _check_agrees_with_id_number(resident: Resident) -> None:
         raise ValidationError({"sex": _("The sex does not match the ID number.")})
 
 
-def _check_duplicate_id(resident: Resident) -> None:
+def _check_duplicate_id(resident: Resident, actor: Any = None) -> None:
+    """One record per ID number in a community. Who may not see the other record is not told it exists."""
     if not resident.id_number_index:
         return
     clash = Resident.objects.filter(community_id=resident.community_id, id_number_index=resident.id_number_index)
     if resident.pk:
         clash = clash.exclude(pk=resident.pk)
-    if clash.exists():
+    if not clash.exists():
+        return
+    if actor is not None and clash.exclude(pk__in=Resident.objects.visible_to(actor).values("pk")).exists():
         raise ValidationError(
-            {"id_number": _("A resident with this ID number is already in the ledger of this community.")}
+            {"id_number": _("This ID number cannot be used here. Ask the community office to check the ledger.")}
         )
+    raise ValidationError(
+        {"id_number": _("A resident with this ID number is already in the ledger of this community.")}
+    )
 
 
 def _place(resident: Resident, household: Household) -> None:
@@ -222,7 +258,7 @@ def do_create_resident(
         exclude=["household", "street", "community", "grid", "building", "id_number_sealed", "phone_sealed"]
     )
     with transaction.atomic():
-        _check_duplicate_id(resident)
+        _check_duplicate_id(resident, actor)
         resident.save()
         ResidentVersion.objects.create(
             resident=resident,
@@ -256,7 +292,7 @@ def do_update_resident(
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why this record is being corrected.")})
     try:
-        changes = _apply_correction(resident, data)
+        changes = _apply_correction(resident, data, actor)
     except ValidationError:
         resident.refresh_from_db()
         raise
@@ -285,7 +321,7 @@ def do_update_resident(
     return resident
 
 
-def _apply_correction(resident: Resident, data: dict[str, Any]) -> dict[str, list[Any]]:
+def _apply_correction(resident: Resident, data: dict[str, Any], actor: Any = None) -> dict[str, list[Any]]:
     """Set the corrected values on ``resident`` (unsaved) and return ``{field: [before, after]}``."""
     before = {field: _shown(resident, field) for field in PLAIN_FIELDS + SEALED_FIELDS}
     for field in PLAIN_FIELDS:
@@ -308,7 +344,7 @@ def _apply_correction(resident: Resident, data: dict[str, Any]) -> dict[str, lis
     )
     after = {field: _shown(resident, field) for field in PLAIN_FIELDS + SEALED_FIELDS}
     if after != before:
-        _check_duplicate_id(resident)
+        _check_duplicate_id(resident, actor)
     return {field: [before[field], after[field]] for field in after if before[field] != after[field]}
 
 

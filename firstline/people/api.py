@@ -22,6 +22,7 @@ from ninja import Query, Router
 from ninja.errors import HttpError
 
 from firstline.accounts.api import Error
+from firstline.audit.actions import do_hand_out_records
 from firstline.people.actions import read_full_resident
 from firstline.people.idcard import domicile_shown_masked
 from firstline.people.models import Movement, Resident
@@ -69,6 +70,7 @@ def _page(request: HttpRequest, filters: ResidentFilters) -> dict[str, Any]:
     count = queryset.count()
     start = (filters.page - 1) * size
     rows = list(queryset[start : start + size]) if start < count else []
+    do_hand_out_records(request.user, "residents", len(rows), request=request)
     today = timezone.localdate()
     return {
         "count": count,
@@ -78,7 +80,7 @@ def _page(request: HttpRequest, filters: ResidentFilters) -> dict[str, Any]:
     }
 
 
-@router.get("/residents", response={200: ResidentPage, 400: Error}, summary="List residents in scope")
+@router.get("/residents", response={200: ResidentPage, 400: Error, 429: Error}, summary="List residents in scope")
 def list_residents(request: HttpRequest, filters: Query[ResidentFilters]) -> Any:
     if filters.q and search_kind(filters.q) != "name":
         raise HttpError(
@@ -132,18 +134,21 @@ def get_resident(request: HttpRequest, code: str) -> Any:
     }
 
 
-@router.get("/households/{code}", response={200: HouseholdOut, 404: Error}, summary="One household and its members")
+@router.get(
+    "/households/{code}", response={200: HouseholdOut, 404: Error, 429: Error}, summary="One household and its members"
+)
 def get_household(request: HttpRequest, code: str) -> Any:
     household = get_visible_or_404(
         Household.objects.visible_to(request.user).select_related("building", "entrance", "grid", "community"),
         code=code,
     )
-    members = (
+    members = list(
         Resident.objects.visible_to(request.user)
         .filter(household=household, left_at__isnull=True)
         .select_related(*ITEM_RELATED)
         .order_by("id")
     )
+    do_hand_out_records(request.user, "household", len(members), community_id=household.community_id, request=request)
     today = timezone.localdate()
     return {
         "code": household.code,

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from firstline.audit.log import record
-from firstline.people.actions import do_create_resident, do_record_movement
+from firstline.people.actions import do_check_id_number_clash, do_create_resident, do_record_movement
 from firstline.people.models import Movement, Resident, Status
 from firstline.places.models import Household, bump_map_version
 from firstline.scoping import memberships_with, require, role_for
@@ -287,6 +287,43 @@ class ArrivalResult:
     order: IsolationOrder | None
 
 
+class ArrivalReferred(ValidationError):
+    """A new person's ID number belongs to a resident of the community whom the worker may not see.
+
+    Nothing is created; the community gets a ``merge`` task with the arrival's details,
+    and the worker a message that says nothing about the other record.
+    """
+
+    def __init__(self, task: Task) -> None:
+        super().__init__(
+            _(
+                "This person cannot be added here. The community office has been asked to check the ledger "
+                "and register the arrival: you need do nothing more."
+            )
+        )
+        self.task = task
+
+
+def _refer_arrival(actor: Any, clash: Resident, household: Household, data: dict[str, Any]) -> Task:
+    arrived = data.get("arrival_date") or timezone.localdate()
+    note = _("Arrival registered by %(worker)s at %(address)s on %(day)s from %(origin)s: check and merge.") % {
+        "worker": actor.display_name(),
+        "address": household.address,
+        "day": arrived.isoformat(),
+        "origin": (data.get("origin") or "").strip()[:80],
+    }
+    return open_task(
+        Task.Kind.MERGE,
+        resident=clash,
+        level=Task.Level.COMMUNITY,
+        urgent=risk_area_for(clash.street_id, data.get("origin") or "", arrived) is not None,
+        note=note[:300],
+        source=f"arrival:{household.code}",
+        dedupe_key=f"merge:{clash.code}:{household.code}",
+        created_by=actor,
+    )
+
+
 def do_register_arrival(
     actor: Any,
     data: dict[str, Any],
@@ -310,6 +347,12 @@ def do_register_arrival(
     if arrival_date > timezone.localdate():
         raise ValidationError({"arrival_date": _("The arrival date is in the future.")})
     temperature = clean_temperature(data.get("temperature"))
+    if resident is None:
+        assert household is not None and person is not None
+        require(actor, "edit_ledger", household)
+        clash = do_check_id_number_clash(actor, household.community_id, person.get("id_number") or "", request)
+        if clash is not None:
+            raise ArrivalReferred(_refer_arrival(actor, clash, household, data))
     with transaction.atomic():
         created = resident is None
         if resident is None:

@@ -23,7 +23,7 @@ from firstline.accounts.api import Error
 from firstline.people.models import Resident
 from firstline.people.schemas import OpenOrderOut
 from firstline.places.models import Household
-from firstline.schemas import Moment
+from firstline.schemas import FreeText, Moment
 from firstline.scoping import get_visible_or_404
 from firstline.status.actions import CheckInConflictError, do_record_checkin, do_register_arrival, do_update_referral
 from firstline.status.models import CheckIn, IsolationOrder, Referral
@@ -53,19 +53,19 @@ class ArrivalIn(Schema):
     """An arrival: ``resident`` (a code in the ledger) or the new person's fields with a ``household`` code."""
 
     resident: str | None = Field(None, max_length=16, description="code of a resident already in the ledger")
-    name: str | None = Field(None, max_length=50, description="new person")
+    name: FreeText | None = Field(None, max_length=50, description="new person")
     id_number: str | None = Field(None, max_length=40, description="new person")
     phone: str | None = Field(None, max_length=40, description="new person")
     household: str | None = Field(None, max_length=16, description="new person: the household code")
     sex: str | None = Field(None, max_length=1, description="new person: M or F (read from the ID number if empty)")
     birth_date: date | None = Field(None, description="new person")
-    origin: str = Field(..., max_length=200, description="where from, as written, e.g. 湖北省武汉市江汉区")
+    origin: FreeText = Field(..., max_length=200, description="where from, as written, e.g. 湖北省武汉市江汉区")
     departure_date: date | None = None
     arrival_date: date | None = Field(None, description="today when empty")
     transport: str | None = Field(None, max_length=10, description="train, flight, coach, car, ship or other")
     trip_no: str | None = Field(None, max_length=30, description="train, flight or plate number")
     temperature: Decimal | None = Field(None, description="°C, if taken at arrival")
-    notes: str | None = Field(None, max_length=200)
+    notes: FreeText | None = Field(None, max_length=200)
 
 
 class ArrivalOut(Schema):
@@ -133,7 +133,7 @@ class CheckInIn(Schema):
     temperature: Decimal | None = Field(None, description="°C")
     symptoms: list[str] = Field(default_factory=list, max_length=10, description="codes, e.g. cough, fatigue")
     taken_at: Moment = Field(description="when the reading was taken, with its time zone (required)")
-    note: str = Field("", max_length=300)
+    note: FreeText = Field("", max_length=300)
 
 
 class CheckInOut(Schema):
@@ -200,8 +200,8 @@ def record_checkin(request: HttpRequest, report: CheckInIn) -> Any:
 class ReferralStepIn(Schema):
     state: str = Field(..., max_length=12, description="in_transit, arrived or outcome")
     outcome: str = Field("", max_length=16, description="with outcome: negative, positive, admitted, returned_home")
-    facility: str = Field("", max_length=100)
-    note: str = Field("", max_length=300)
+    facility: FreeText = Field("", max_length=100)
+    note: FreeText = Field("", max_length=300)
 
 
 class ReferralOut(Schema):

@@ -30,7 +30,13 @@ from firstline.people.models import Movement, Resident
 from firstline.places.models import Community, Gate, Household
 from firstline.scoping import require
 from firstline.sealing import blind_index, mask_id_number, mask_phone, seal, unseal
-from firstline.status.actions import ArrivalResult, clean_symptoms, clean_temperature, do_register_arrival
+from firstline.status.actions import (
+    ArrivalReferred,
+    ArrivalResult,
+    clean_symptoms,
+    clean_temperature,
+    do_register_arrival,
+)
 from firstline.status.models import Declaration
 from firstline.status.rules import risk_area_for, rules_for
 from firstline.tasks.actions import close_tasks, open_task
@@ -238,12 +244,19 @@ def do_accept_declaration(
         "notes": _("Self-declaration"),
     }
     with transaction.atomic():
-        result = do_register_arrival(
-            actor, data, resident=resident, household=household, person=person, request=request
-        )
-        declaration.resident = result.resident
-        _finish(actor, declaration, Declaration.State.ACCEPTED, _("Arrival registered."))
-        record("update", actor=actor, role=role, obj=declaration, reason="accepted", request=request)
+        try:
+            result = do_register_arrival(
+                actor, data, resident=resident, household=household, person=person, request=request
+            )
+        except ArrivalReferred as referred:  # the merge task is kept; the declaration waits for it
+            refused: ArrivalReferred | None = referred
+        else:
+            refused = None
+            declaration.resident = result.resident
+            _finish(actor, declaration, Declaration.State.ACCEPTED, _("Arrival registered."))
+            record("update", actor=actor, role=role, obj=declaration, reason="accepted", request=request)
+    if refused is not None:
+        raise refused
     return result
 
 

@@ -34,6 +34,7 @@ class CodeForm(ActionForm):
                 "spellcheck": "false",
                 "autofocus": True,
                 "class": "code-input",
+                "data-from-hash": True,  # a letter's QR code carries the code after "#" (forms.js)
             }
         ),
     )

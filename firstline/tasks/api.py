@@ -10,6 +10,8 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 
 from firstline.accounts.api import Error
+from firstline.audit.actions import do_hand_out_records
+from firstline.schemas import FreeText
 from firstline.scoping import get_visible_or_404
 from firstline.tasks.actions import do_complete_task
 from firstline.tasks.models import Task
@@ -38,7 +40,7 @@ class TaskOut(Schema):
 
 
 class DoneIn(Schema):
-    note: str = Field("", max_length=300, description="what was done")
+    note: FreeText = Field("", max_length=300, description="what was done")
 
 
 def task_item(task: Task, now: datetime) -> dict[str, Any]:
@@ -65,7 +67,10 @@ def task_item(task: Task, now: datetime) -> dict[str, Any]:
 @router.get("/tasks", response={200: list[TaskOut]}, summary="My inbox: assigned to me, then unassigned at my place")
 def list_tasks(request: HttpRequest) -> Any:
     now = timezone.now()
-    return [task_item(task, now) for task in inbox_for(request.user)]
+    tasks = list(inbox_for(request.user))
+    # The inbox is the worker's own work, asked for again and again: audited, not counted as taken out.
+    do_hand_out_records(request.user, "tasks", len(tasks), counted=False, request=request)
+    return [task_item(task, now) for task in tasks]
 
 
 @router.post(

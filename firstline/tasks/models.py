@@ -28,6 +28,7 @@ class Task(models.Model):
         CARE = "care", _("care")
         OVERDUE_RETURN = "overdue_return", _("not back from an outing")
         GATE = "gate", _("gate")
+        MERGE = "merge", _("possible duplicate to merge")
         OTHER = "other", _("other")
 
     class State(models.TextChoices):

@@ -88,6 +88,14 @@ def _visit(w: World) -> dict[str, Any]:
     return {"client_id": str(uuid.uuid4()), "kind": "visitor", "gate": w.gate.code, "name": "赵六", "at": now}
 
 
+def _admins_device(w: World) -> dict[str, str]:
+    """A device of the community administrator: none of the personas may revoke it."""
+    from firstline.accounts.models import ApiToken
+
+    token = ApiToken.objects.filter(user=w.admin).first() or ApiToken.issue(w.admin, name="管理员手机")[0]
+    return {"code": token.code}
+
+
 def _a1_task(w: World) -> dict[str, str]:
     task = open_task(Task.Kind.VISIT, resident=w.resident_a1, note="上门看看", dedupe_key="route-walk")
     return {"code": task.code}
@@ -308,6 +316,14 @@ ROUTES: dict[str, Route] = {
             "reason": "顶班",
         },
     ),
+    "accounts:devices": Route(),
+    "accounts:device_revoke": Route(kwargs=lambda w: _admins_device(w), get=405, post=404),
+    "accounts:password": Route(post=200, post_data=lambda w: {"old_password": "wrong"}, writes=False),
+    "accounts:password_done": Route(get=302),
+    "api:list_devices": Route(),
+    "api:revoke_device": Route(kwargs=lambda w: _admins_device(w), get=405, post=404, json_body=True),
+    # From the browser's session there is no device token to end: nothing changes.
+    "api:logout_device": Route(get=405, post=204, json_body=True, writes=False),
     "accounts:revoke": Route(
         kwargs=lambda w: {"code": w.admin.memberships.get().code},
         get=405,

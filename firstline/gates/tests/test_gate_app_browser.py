@@ -89,7 +89,7 @@ def test_a_guard_checks_passes_offline_and_every_scan_leaves_once(world, phone, 
     do_order_isolation(world.admin, world.resident_a2, note="密接")  # the household's passes are suspended
     assert Pass.objects.get(pk=isolated.pk).state == "suspended"
     phone.click("#sync-button")
-    phone.wait_for_function("window.gateApp.state() && window.gateApp.state().suspended.size === 1")
+    phone.wait_for_function("() => window.gateApp.state() && window.gateApp.state().suspended.size === 1")
 
     kept = "caches.match(location.pathname, {cacheName: 'firstline-gate-pages', ignoreVary: true}).then(Boolean)"
     assert phone.evaluate(kept) and phone.evaluate("navigator.serviceWorker.controller !== null")

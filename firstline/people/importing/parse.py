@@ -36,7 +36,7 @@ from firstline.people.importing import normalise as n
 from firstline.people.importing.columns import HEADER_SEARCH_ROWS, find_header, header_fields, merge_sub_header
 from firstline.people.importing.reader import Span, Table, UnreadableFile, read_tables
 from firstline.people.models import Resident
-from firstline.sealing import mask_id_number, mask_phone
+from firstline.sealing import holds_personal_number, mask_id_number, mask_personal_numbers, mask_phone
 
 __all__ = ["Column", "ParsedRow", "ParsedSheet", "Problem", "UnreadableFile", "open_sheet", "read_sheet"]
 
@@ -88,6 +88,10 @@ class ParsedSheet:
 
 MESSAGES: dict[str, Any] = {
     "name_missing": _("The name is empty. Fill in the person's name."),
+    "number_in_text": _(
+        "The cell holds what looks like an ID number or a phone. Put them only in their own columns "
+        "(they are sealed there) and remove them from this one."
+    ),
     "nul_in_text": _("The cell holds an invisible control character (NUL) that cannot be stored. Type the cell again."),
     "id_number_as_number": _(
         "The ID number was saved as a number and its last digits are lost. "
@@ -116,17 +120,6 @@ MESSAGES: dict[str, Any] = {
 
 # Fields whose values are sealed at rest: never shown in full in a problem.
 MASKS: dict[str, Callable[[str], str]] = {"id_number": mask_id_number, "phone": mask_phone}
-
-_EMBEDDED_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_EMBEDDED_MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
-
-
-def _mask_id_match(match: re.Match[str]) -> str:
-    return mask_id_number(match.group())
-
-
-def _mask_phone_match(match: re.Match[str]) -> str:
-    return mask_phone(match.group())
 
 
 _SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
@@ -215,6 +208,10 @@ DECODERS: dict[str, Callable[[Any, str], Decoded]] = {
 DATE_FIELDS = ("birth_date", "arrived_on", "departed_on", "isolation_start", "isolation_end")
 # Checked against each other in RowParser.parse, with the cell value as read.
 SPECIAL = frozenset({"name", "id_number", "phone"})
+# Free text: an ID number or phone typed into one is a problem of its row (it would be neither sealed nor masked).
+FREE_TEXT = frozenset(
+    {"name", "notes", "workplace", "companions", "measures", "isolation_place", "origin", "destination", "domicile"}
+)
 # Values unique to a person are not worth remembering; everything else repeats down a sheet.
 UNCACHED = SPECIAL | {"notes", "companions"}
 CACHE_LIMIT = 50_000  # distinct values remembered per column
@@ -435,6 +432,11 @@ class RowParser:
                     if not text:
                         continue
                     cache = None
+                if field_name in FREE_TEXT and holds_personal_number(text):  # kept masked, the row refused
+                    text = mask_personal_numbers(text)
+                    value = text
+                    self.problem(row, field_name, text, "number_in_text")
+                    cache = None
                 if decode is None:
                     result = (text, value, None)
                 else:
@@ -483,10 +485,8 @@ class RowParser:
 
     def problem(self, row: ParsedRow, field_name: str, value: str, code: str, message: Any = None) -> None:
         mask = MASKS.get(field_name)
-        if mask is not None:
-            shown = mask(value) if value else value
-        else:  # an ID number or mobile typed into another column is masked there too
-            shown = _EMBEDDED_ID.sub(_mask_id_match, _EMBEDDED_MOBILE.sub(_mask_phone_match, value))
+        # An ID number or mobile typed into another column is masked there too.
+        shown = mask_personal_numbers(value) if mask is None else (mask(value) if value else value)
         column = self.headers.get(field_name, "")
         row.problems.append(Problem(row.row, column, shown, code, message or MESSAGES[code]))
 
